@@ -1,0 +1,3 @@
+"""Server API routes: messages and deliveries."""
+
+urlpatterns = []

@@ -1,0 +1,241 @@
+"""Push: channel credentials, devices, messages and their deliveries."""
+
+import base64
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from portal.fields import EncryptedTextField
+from portal.models import ApiSpace
+from sessions_app.models import Profile, Session
+
+
+class Health(models.TextChoices):
+    OK = "ok", "OK"
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+
+class ChannelCredential(models.Model):
+    """What every provider credential shares: its space, and the health sends report."""
+
+    health = models.CharField(max_length=20, choices=Health.choices, default=Health.OK)
+    health_reason = models.CharField(max_length=255, blank=True)
+    health_changed_at = models.DateTimeField(null=True, blank=True)
+    max_connections = models.PositiveSmallIntegerField(
+        default=2, help_text="Most HTTP/2 connections this process opens for this credential."
+    )
+    response_timeout = models.FloatField(
+        default=10.0, help_text="Seconds to wait for the provider's answer to one request."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def mark_needs_attention(self, reason: str) -> None:
+        """Flag the credential for the portal after the provider refused it."""
+        type(self).objects.filter(pk=self.pk).update(
+            health=Health.NEEDS_ATTENTION,
+            health_reason=reason[:255],
+            health_changed_at=timezone.now(),
+        )
+
+    def mark_ok(self) -> None:
+        """Clear a needs-attention flag after a successful send."""
+        type(self).objects.filter(pk=self.pk).exclude(health=Health.OK).update(
+            health=Health.OK, health_reason="", health_changed_at=timezone.now()
+        )
+
+
+class FcmCredential(ChannelCredential):
+    space = models.OneToOneField(ApiSpace, on_delete=models.CASCADE, related_name="fcm_credential")
+    package_name = models.CharField(max_length=255)
+    service_account_json = EncryptedTextField()
+    project_id = models.CharField(max_length=255)
+    client_email = models.CharField(max_length=255)
+
+    def __str__(self):
+        return f"FCM {self.project_id}"
+
+
+class ApnsKind(models.TextChoices):
+    TOKEN = "token", "Token (.p8)"
+    CERTIFICATE = "certificate", "Certificate (.p12)"
+
+
+class ApnsEnvironment(models.TextChoices):
+    PRODUCTION = "production", "Production"
+    SANDBOX = "sandbox", "Sandbox"
+
+
+class ApnsCredential(ChannelCredential):
+    """A space's one APNs configuration: token (.p8) or certificate (.p12)."""
+
+    space = models.OneToOneField(ApiSpace, on_delete=models.CASCADE, related_name="apns_credential")
+    kind = models.CharField(max_length=12, choices=ApnsKind.choices)
+    bundle_id = models.CharField(max_length=255)
+    environment = models.CharField(
+        max_length=12, choices=ApnsEnvironment.choices, default=ApnsEnvironment.PRODUCTION
+    )
+    key_p8 = EncryptedTextField(blank=True)
+    key_id = models.CharField(max_length=10, blank=True)
+    team_id = models.CharField(max_length=10, blank=True)
+    certificate_p12 = EncryptedTextField(blank=True, help_text="base64 of the .p12 file")
+    certificate_password = EncryptedTextField(blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    topic = models.CharField(max_length=255, blank=True)
+    not_after = models.DateTimeField(null=True, blank=True)
+    endpoint = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="host:port overriding Apple's hosts (gateways, tests).",
+    )
+
+    def __str__(self):
+        return f"APNs {self.kind} {self.bundle_id}"
+
+    @property
+    def p12_bytes(self) -> bytes:
+        return base64.b64decode(self.certificate_p12) if self.certificate_p12 else b""
+
+
+class Platform(models.TextChoices):
+    IOS = "ios", "iOS"
+    ANDROID = "android", "Android"
+
+
+class DeviceEnvironment(models.TextChoices):
+    DEVELOPMENT = "development", "Development (sandbox)"
+    PRODUCTION = "production", "Production"
+
+
+class Device(models.Model):
+    """A push token of one app install; unique per space and platform."""
+
+    space = models.ForeignKey(ApiSpace, on_delete=models.CASCADE, related_name="devices")
+    profile = models.ForeignKey(
+        Profile, on_delete=models.SET_NULL, null=True, blank=True, related_name="devices"
+    )
+    session = models.ForeignKey(
+        Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="devices"
+    )
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    token = models.CharField(max_length=512)
+    app_id = models.CharField(
+        max_length=255, blank=True, help_text="Bundle ID or package name the app registered."
+    )
+    environment = models.CharField(
+        max_length=12, choices=DeviceEnvironment.choices, blank=True, default=""
+    )
+    active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivation_reason = models.CharField(max_length=100, blank=True)
+    registered_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "platform", "token"], name="device_token_per_space"
+            )
+        ]
+        indexes = [models.Index(fields=["profile", "active"])]
+
+    def __str__(self):
+        return f"{self.platform} {self.token[:8]}…"
+
+
+class MessageStatus(models.TextChoices):
+    PROCESSING = "processing", "Processing"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Priority(models.TextChoices):
+    HIGH = "high", "High"
+    NORMAL = "normal", "Normal"
+
+
+class Message(models.Model):
+    """One send request: the notification and whom it targets."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    space = models.ForeignKey(ApiSpace, on_delete=models.CASCADE, related_name="messages")
+    to = models.JSONField(default=dict)
+    rules = models.JSONField(default=list)
+    title = models.CharField(max_length=1000, blank=True)
+    body = models.TextField(blank=True)
+    badge = models.IntegerField(null=True, blank=True)
+    sound = models.CharField(max_length=255, blank=True)
+    icon = models.CharField(max_length=255, blank=True)
+    category = models.CharField(max_length=255, blank=True)
+    collapse_key = models.CharField(max_length=255, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    silent = models.BooleanField(default=False)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.HIGH)
+    extras = models.JSONField(default=dict, blank=True)
+    apns_data = models.JSONField(default=dict, blank=True)
+    fcm_data = models.JSONField(default=dict, blank=True)
+    deep_link = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=12, choices=MessageStatus.choices, default=MessageStatus.PROCESSING
+    )
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "idempotency_key"], name="idempotency_key_per_space"
+            )
+        ]
+        indexes = [models.Index(fields=["space", "-created_at"])]
+
+    def __str__(self):
+        return str(self.id)
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"
+    INVALID_TOKEN = "invalid_token", "Invalid token"
+
+
+class Delivery(models.Model):
+    """One message to one device; its id is the apns-id."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="deliveries")
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    status = models.CharField(
+        max_length=15, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    provider_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    provider_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["message", "status"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
+
+    def __str__(self):
+        return str(self.id)

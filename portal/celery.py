@@ -1,0 +1,11 @@
+"""The Celery application; without CELERY_BROKER_URL tasks run in process."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("pushport")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

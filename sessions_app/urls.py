@@ -1,0 +1,3 @@
+"""Session API routes (Comapi-compatible)."""
+
+urlpatterns = []

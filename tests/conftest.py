@@ -1,0 +1,41 @@
+"""Fixtures shared by every test module."""
+
+import pytest
+from django.test import Client
+
+from portal.apikeys import create_api_key
+from portal.models import Role
+from tests.factories import ApiSpaceFactory, MembershipFactory, UserFactory
+
+
+@pytest.fixture
+def space(db):
+    return ApiSpaceFactory()
+
+
+@pytest.fixture
+def other_space(db):
+    return ApiSpaceFactory(name="Other space")
+
+
+@pytest.fixture
+def owner(space):
+    return MembershipFactory(space=space, role=Role.OWNER).user
+
+
+@pytest.fixture
+def owner_client(owner) -> Client:
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def api_key(space) -> str:
+    """A fresh API key secret for `space`."""
+    return create_api_key(space=space, name="test")[1]
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
