@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
     path("", include("sessions_app.urls")),
+    path("", include("channels_app.push_urls")),
     path("", include("channels_app.api_urls")),
     path("", include("portal.web_urls")),
 ]

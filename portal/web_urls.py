@@ -1,3 +1,7 @@
 """Portal pages."""
 
-urlpatterns = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("channels_app.web_urls")),
+]

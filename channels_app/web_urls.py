@@ -1,0 +1,3 @@
+"""Portal pages for a space's channels."""
+
+urlpatterns = []
