@@ -1,0 +1,50 @@
+"""Portal forms: spaces, members, API keys."""
+
+from django import forms
+
+from .models import ApiKey, ApiSpace, Role
+
+
+class SpaceForm(forms.ModelForm):
+    """Name a new space or rename one."""
+
+    class Meta:
+        model = ApiSpace
+        fields = ["name"]
+        help_texts = {"name": "Shown in the portal only; apps use the space's id."}
+
+
+class DeleteSpaceForm(forms.Form):
+    """Deleting asks for the space's name, so a slip of the mouse deletes nothing."""
+
+    name = forms.CharField(label="Type the space's name to confirm", max_length=200, strip=False)
+
+    def __init__(self, *args, space: ApiSpace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.space = space
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if name != self.space.name:
+            raise forms.ValidationError(
+                f"That is not the name of this space; type “{self.space.name}” exactly."
+            )
+        return name
+
+
+class AddMemberForm(forms.Form):
+    identifier = forms.CharField(
+        label="Username or email", max_length=254, help_text="The person needs an account."
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name"]
+        help_texts = {"name": "What uses this key, e.g. “billing server”."}
