@@ -222,6 +222,8 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set by the claiming worker; its results are written back only while it still holds it.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
     provider_status = models.PositiveSmallIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=255, blank=True)
     provider_id = models.CharField(max_length=255, blank=True)
