@@ -1,0 +1,563 @@
+"""A fake APNs: a real HTTP/2-over-TLS server that checks requests the way Apple documents.
+
+It listens on two 127.0.0.1 ports (production and sandbox), verifies ES256 provider tokens
+with registered public keys or the TLS client certificate, enforces the header, size and
+token-refresh rules, starts each connection at one concurrent stream until a valid token
+arrives, answers scripted failures per device token, can send GOAWAY, and records every
+accepted notification. Run `python -m tests.fakes.apns` to serve it alone (for h2load).
+"""
+
+import asyncio
+import collections
+import json
+import re
+import ssl
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+import jwt
+from cryptography.hazmat.primitives import serialization
+
+from tests.fakes.tls import TestCA
+
+PRODUCTION = "production"
+SANDBOX = "sandbox"
+PUSH_TYPE_SUFFIX = {
+    "alert": "",
+    "background": "",
+    "location": ".location-query",
+    "voip": ".voip",
+    "complication": ".complication",
+    "fileprovider": ".pushkit.fileprovider",
+    "mdm": "",
+    "liveactivity": ".push-type.liveactivity",
+    "pushtotalk": ".voip-ptt",
+    "widgets": ".push-type.widgets",
+    "controls": ".push-type.controls",
+}
+TOKEN_LIFETIME = 3600
+TOKEN_UPDATE_INTERVAL = 20 * 60
+_UUID = re.compile(rb"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_HEX = re.compile(rb"^[0-9a-fA-F]+$")
+_H2_CONFIG = dict(
+    client_side=False,
+    header_encoding=None,
+    validate_outbound_headers=False,
+    normalize_outbound_headers=False,
+    validate_inbound_headers=False,
+    normalize_inbound_headers=False,
+)
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, reason: str, timestamp: int | None = None):
+        self.status = status
+        self.reason = reason
+        self.timestamp = timestamp
+
+
+@dataclass
+class Failure:
+    status: int
+    reason: str
+    timestamp: int | None = None
+    times: int | None = None
+
+
+@dataclass
+class Notification:
+    """One accepted notification as the fake recorded it."""
+
+    token: str
+    environment: str
+    headers: dict
+    payload: dict
+
+
+@dataclass
+class _Key:
+    team_id: str
+    public_key: object
+
+
+@dataclass
+class Counts:
+    connections: int = 0
+    requests: int = 0
+    accepted: int = 0
+    max_concurrent_streams: int = 0
+    token_updates: int = 0
+    tls_client_certificates: int = 0
+    reasons: collections.Counter = field(default_factory=collections.Counter)
+
+
+class _ServerConnection(asyncio.Protocol):
+    def __init__(self, fake: "FakeApns", environment: str):
+        self.fake = fake
+        self.environment = environment
+        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(**_H2_CONFIG))
+        self.transport = None
+        self.requests: dict[int, list] = {}
+        self.open_streams = 0
+        self.answered = 0
+        self.held: set[int] = set()
+        self.certificate_der = None
+        self.token = None
+        self.token_since = 0.0
+        self.token_key = None
+        self.raised = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+        fake = self.fake
+        fake.counts.connections += 1
+        fake._connections.add(self)
+        ssl_object = transport.get_extra_info("ssl_object")
+        self.certificate_der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+        if self.certificate_der:
+            fake.counts.tls_client_certificates += 1
+        self.h2.local_settings = h2.settings.Settings(
+            client=False,
+            initial_values={
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: fake.initial_streams,
+            },
+        )
+        self.h2.initiate_connection()
+        transport.write(self.h2.data_to_send())
+
+    def connection_lost(self, exc):
+        self.fake._connections.discard(self)
+
+    def data_received(self, data: bytes):
+        try:
+            events = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            self.transport.write(self.h2.data_to_send())
+            self.transport.close()
+            return
+        for event in events:
+            kind = type(event)
+            if kind is h2.events.RequestReceived:
+                self.requests[event.stream_id] = [event.headers, b""]
+                self.open_streams += 1
+                if self.open_streams > self.fake.counts.max_concurrent_streams:
+                    self.fake.counts.max_concurrent_streams = self.open_streams
+            elif kind is h2.events.DataReceived:
+                request = self.requests.get(event.stream_id)
+                if request is not None:
+                    request[1] += event.data
+                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif kind is h2.events.StreamEnded:
+                request = self.requests.pop(event.stream_id, None)
+                if request is not None:
+                    self._answer(event.stream_id, *request)
+                    if self.transport.is_closing():
+                        return
+            elif kind is h2.events.StreamReset:
+                held = event.stream_id in self.held
+                self.held.discard(event.stream_id)
+                if self.requests.pop(event.stream_id, None) is not None or held:
+                    self.open_streams -= 1
+        self.open_streams -= self.answered
+        self.answered = 0
+        self.transport.write(self.h2.data_to_send())
+
+    def _answer(self, stream_id: int, headers, body: bytes):
+        fake = self.fake
+        fake.counts.requests += 1
+        apns_id = None
+        try:
+            fields = self._fields(headers)
+            apns_id = fields.get(b"apns-id")
+            token = self._check(fields, body)
+            if token in fake.stalled:
+                self.held.add(stream_id)
+                return  # never answered: the client's timeout is under test
+            failure = fake._scripted(token)
+            if failure is not None:
+                raise Refusal(failure.status, failure.reason, failure.timestamp)
+        except Refusal as refusal:
+            fake.counts.reasons[refusal.reason] += 1
+            error = {"reason": refusal.reason}
+            if refusal.timestamp is not None:
+                error["timestamp"] = refusal.timestamp
+            self._respond(
+                stream_id,
+                refusal.status,
+                apns_id,
+                json.dumps(error).encode(),
+            )
+            return
+        fake.counts.accepted += 1
+        if fake.keep_records:
+            fake.notifications.append(
+                Notification(
+                    token=token,
+                    environment=self.environment,
+                    headers={k.decode(): v.decode() for k, v in fields.items()},
+                    payload=json.loads(body),
+                )
+            )
+        self._respond(stream_id, 200, apns_id, b"")
+        if fake.goaway_after is not None:
+            fake.goaway_after -= 1
+            if fake.goaway_after <= 0:
+                fake.goaway_after = None
+                self.goaway(fake.goaway_reason, last_stream_id=stream_id)
+
+    def _fields(self, headers) -> dict:
+        fields = {}
+        for name, value in headers:
+            if name in fields:
+                raise Refusal(400, "DuplicateHeaders")
+            fields[name] = value
+        return fields
+
+    def _check(self, fields: dict, body: bytes) -> str:
+        """The request's device token, or a Refusal with Apple's status and reason."""
+        if fields.get(b":method") != b"POST":
+            raise Refusal(405, "MethodNotAllowed")
+        path = fields.get(b":path", b"")
+        if not path.startswith(b"/3/device/"):
+            raise Refusal(404, "BadPath")
+        token = path[len(b"/3/device/") :]
+        if not token:
+            raise Refusal(400, "MissingDeviceToken")
+        cert_topic = self._authenticate(fields.get(b"authorization"))
+        push_type = fields.get(b"apns-push-type", b"").decode()
+        if push_type not in PUSH_TYPE_SUFFIX:
+            raise Refusal(400, "InvalidPushType")
+        self._check_topic(fields.get(b"apns-topic"), push_type, cert_topic)
+        priority = fields.get(b"apns-priority", b"10")
+        if priority not in (b"10", b"5", b"1") or (push_type == "background" and priority == b"10"):
+            raise Refusal(400, "BadPriority")
+        apns_id = fields.get(b"apns-id")
+        if apns_id is not None and not _UUID.match(apns_id):
+            raise Refusal(400, "BadMessageId")
+        expiration = fields.get(b"apns-expiration")
+        if expiration is not None and not expiration.isdigit():
+            raise Refusal(400, "BadExpirationDate")
+        if len(fields.get(b"apns-collapse-id", b"")) > 64:
+            raise Refusal(400, "BadCollapseId")
+        if not body:
+            raise Refusal(400, "PayloadEmpty")
+        if len(body) > (5120 if push_type == "voip" else 4096):
+            raise Refusal(413, "PayloadTooLarge")
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise Refusal(400, "BadRequestPayload") from None
+        aps = payload.get("aps") if isinstance(payload, dict) else None
+        if not isinstance(aps, dict):
+            raise Refusal(400, "BadRequestPayload")
+        if push_type == "background" and aps != {"content-available": 1}:
+            raise Refusal(400, "BadRequestPayload")
+        if not _HEX.match(token):
+            raise Refusal(400, "BadDeviceToken")
+        token = token.decode()
+        registered = self.fake.device_environments.get(token)
+        if registered is not None and registered != self.environment:
+            raise Refusal(400, "BadDeviceToken")
+        return token
+
+    def _authenticate(self, authorization: bytes | None) -> str | None:
+        """Check the provider token (or the client certificate); the certificate's topic."""
+        fake = self.fake
+        if self.certificate_der is not None:
+            topic = fake.certificates.get(self.certificate_der)
+            if topic is None:
+                raise Refusal(403, "BadCertificate")
+            self._raise_stream_limit()
+            return topic
+        if not authorization:
+            raise Refusal(403, "MissingProviderToken")
+        scheme, _, token = authorization.partition(b" ")
+        if scheme.lower() != b"bearer" or not token:
+            raise Refusal(403, "MissingProviderToken")
+        claims = fake._verified(token)
+        kid, issuer, issued_at = claims
+        if fake.clock() - issued_at > TOKEN_LIFETIME:
+            raise Refusal(403, "ExpiredProviderToken")
+        if self.token is None:
+            self.token, self.token_since, self.token_key = token, fake.clock(), (kid, issuer)
+        elif token != self.token:
+            if (kid, issuer) != self.token_key:
+                raise Refusal(403, "UnrelatedKeyIdInToken")
+            if fake.clock() - self.token_since < TOKEN_UPDATE_INTERVAL:
+                raise Refusal(429, "TooManyProviderTokenUpdates")
+            self.token, self.token_since = token, fake.clock()
+            fake.counts.token_updates += 1
+        self._raise_stream_limit()
+        return None
+
+    def _check_topic(self, topic: bytes | None, push_type: str, cert_topic: str | None):
+        if topic is None:
+            if cert_topic is None:
+                raise Refusal(400, "MissingTopic")
+            topic_text = cert_topic + PUSH_TYPE_SUFFIX[push_type]
+        else:
+            topic_text = topic.decode("utf-8", "replace")
+        suffix = PUSH_TYPE_SUFFIX[push_type]
+        if suffix and not topic_text.endswith(suffix):
+            raise Refusal(400, "BadTopic")
+        bundle = topic_text[: len(topic_text) - len(suffix)] if suffix else topic_text
+        allowed = {cert_topic} if cert_topic is not None else self.fake.topics
+        if bundle not in allowed:
+            raise Refusal(400, "TopicDisallowed")
+
+    def _raise_stream_limit(self):
+        # APNs allows one stream until the first authenticated request, then many.
+        if not self.raised:
+            self.raised = True
+            self.h2.update_settings(
+                {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.fake.max_streams}
+            )
+
+    def _respond(self, stream_id: int, status: int, apns_id: bytes | None, body: bytes):
+        # The stream counts as open until the answer is written, at the end of this read.
+        self.answered += 1
+        headers = [(b":status", str(status).encode())]
+        headers.append((b"apns-id", apns_id or str(uuid.uuid4()).encode()))
+        if body:
+            headers.append((b"content-type", b"application/json"))
+            headers.append((b"content-length", str(len(body)).encode()))
+        try:
+            self.h2.send_headers(stream_id, headers, end_stream=not body)
+            if body:
+                self.h2.send_data(stream_id, body, end_stream=True)
+        except h2.exceptions.StreamClosedError:
+            pass  # the client gave up on it
+
+    def goaway(self, reason: str | None, last_stream_id: int | None = None):
+        debug = json.dumps({"reason": reason}).encode() if reason else b""
+        self.h2.close_connection(
+            error_code=h2.errors.ErrorCodes.NO_ERROR,
+            additional_data=debug,
+            last_stream_id=last_stream_id,
+        )
+        self.transport.write(self.h2.data_to_send())
+        self.transport.close()
+
+
+class FakeApns:
+    """The fake server; `start()` runs it in a background thread."""
+
+    def __init__(self, *, ca: TestCA | None = None, initial_streams: int = 1, max_streams=1000):
+        self.ca = ca or TestCA()
+        self.initial_streams = initial_streams
+        self.max_streams = max_streams
+        self.ssl_context = self.ca.server_context()
+        self.keep_records = True
+        self.ports: dict[str, int] = {}
+        self._loop = None
+        self._thread = None
+        self._servers = []
+        self._connections: set[_ServerConnection] = set()
+        self.keys: dict[str, _Key] = {}
+        self.certificates: dict[bytes, str] = {}
+        self.topics: set[str] = set()
+        self.reset()
+
+    # test controls
+
+    def reset(self):
+        """Forget failures, records, counts and clock moves (keys and topics stay)."""
+        self.failures: dict[str, Failure] = {}
+        self.stalled: set[str] = set()
+        self.device_environments: dict[str, str] = {}
+        self.notifications: list[Notification] = []
+        self.counts = Counts()
+        self.clock_offset = 0.0
+        self.goaway_after: int | None = None
+        self.goaway_reason = "Shutdown"
+        self._verified_tokens: dict[bytes, tuple] = {}
+
+    def clock(self) -> float:
+        return time.time() + self.clock_offset
+
+    def advance(self, seconds: float):
+        """Move the fake's clock forward (token ages and rotation rules follow it)."""
+        self.clock_offset += seconds
+
+    def register_key(self, *, key_id: str, team_id: str, private_or_public_key, topics=()):
+        """Accept provider tokens signed by this key (a key object or PEM) for these topics."""
+        key = private_or_public_key
+        if isinstance(key, bytes | str):
+            key = serialization.load_pem_private_key(
+                key.encode() if isinstance(key, str) else key, None
+            )
+        if hasattr(key, "public_key"):
+            key = key.public_key()
+        self.keys[key_id] = _Key(team_id=team_id, public_key=key)
+        self.topics.update(topics)
+
+    def register_certificate(self, certificate, topic: str):
+        """Accept this client certificate (an x509 object) for pushes to `topic`."""
+        pem = certificate.public_bytes(serialization.Encoding.PEM)
+        self.certificates[certificate.public_bytes(serialization.Encoding.DER)] = topic
+        self.ssl_context.load_verify_locations(cadata=pem.decode())
+        self.ssl_context.verify_mode = ssl.CERT_OPTIONAL
+
+    def fail(self, token: str, status: int, reason: str, *, timestamp=None, times=None):
+        """Answer this token with Apple's error (`times` answers, or until reset)."""
+        self.failures[token] = Failure(status, reason, timestamp, times)
+
+    def stall(self, token: str):
+        """Never answer requests for this token."""
+        self.stalled.add(token)
+
+    def register_device(self, token: str, environment: str):
+        """Tie a token to one environment: the other answers BadDeviceToken."""
+        self.device_environments[token] = environment
+
+    def goaway_after_accepting(self, count: int, reason: str = "Shutdown"):
+        """Send GOAWAY (and close) once `count` more notifications were accepted."""
+        self.goaway_reason = reason
+        self.goaway_after = count
+
+    def goaway_now(self, reason: str | None = "Shutdown"):
+        """Send GOAWAY on every open connection."""
+
+        def close_all():
+            for connection in list(self._connections):
+                connection.goaway(reason)
+
+        self._loop.call_soon_threadsafe(close_all)
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)
+
+    def host(self, environment: str) -> str:
+        return f"127.0.0.1:{self.ports[environment]}"
+
+    # server internals
+
+    def _scripted(self, token: str) -> Failure | None:
+        failure = self.failures.get(token)
+        if failure is None:
+            return None
+        if failure.times is not None:
+            failure.times -= 1
+            if failure.times <= 0:
+                del self.failures[token]
+        return failure
+
+    def _verified(self, token: bytes) -> tuple:
+        cached = self._verified_tokens.get(token)
+        if cached is None:
+            cached = self._verify(token)
+            self._verified_tokens[token] = cached
+        if isinstance(cached, Refusal):
+            raise cached
+        return cached
+
+    def _verify(self, token: bytes):
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            return Refusal(403, "InvalidProviderToken")
+        key = self.keys.get(header.get("kid"))
+        if header.get("alg") != "ES256" or key is None:
+            return Refusal(403, "InvalidProviderToken")
+        try:
+            claims = jwt.decode(
+                token,
+                key.public_key,
+                algorithms=["ES256"],
+                options={"verify_iat": False, "require": ["iss", "iat"]},
+            )
+        except jwt.InvalidTokenError:
+            return Refusal(403, "InvalidProviderToken")
+        if claims["iss"] != key.team_id or not isinstance(claims["iat"], int):
+            return Refusal(403, "InvalidProviderToken")
+        return header["kid"], claims["iss"], claims["iat"]
+
+    def start(self, *, production_port: int = 0, sandbox_port: int = 0) -> "FakeApns":
+        ready = threading.Event()
+        failure = []
+
+        def serve():
+            self._loop = asyncio.new_event_loop()
+            try:
+                for environment, port in ((PRODUCTION, production_port), (SANDBOX, sandbox_port)):
+                    server = self._loop.run_until_complete(
+                        self._loop.create_server(
+                            lambda env=environment: _ServerConnection(self, env),
+                            "127.0.0.1",
+                            port,
+                            ssl=self.ssl_context,
+                            backlog=1024,
+                        )
+                    )
+                    self._servers.append(server)
+                    self.ports[environment] = server.sockets[0].getsockname()[1]
+            except Exception as exc:
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            self._loop.run_forever()
+            self._loop.close()
+
+        self._thread = threading.Thread(target=serve, name="fake-apns", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self):
+        async def shutdown():
+            for server in self._servers:
+                server.close()
+            for connection in list(self._connections):
+                connection.transport.abort()
+
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+        self.ca.cleanup()
+
+
+def main():  # pragma: no cover - a manual tool for h2load
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Serve the fake APNs on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    from tests import keys
+
+    key = keys.ec_p256_key()
+    fake = FakeApns(initial_streams=1000)
+    fake.keep_records = False
+    fake.register_key(
+        key_id="ABC123DEFG", team_id="TEAM123456", private_or_public_key=key, topics=["bench.app"]
+    )
+    fake.start(production_port=args.port)
+    token = jwt.encode(
+        {"iss": "TEAM123456", "iat": int(time.time())},
+        key,
+        algorithm="ES256",
+        headers={"kid": "ABC123DEFG"},
+    )
+    print(f"production https://{fake.host(PRODUCTION)}  CA {fake.ca.ca_file}", flush=True)
+    print(f"authorization: bearer {token}", flush=True)
+    try:
+        while True:
+            time.sleep(60)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
