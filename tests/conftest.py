@@ -7,6 +7,8 @@ from portal.apikeys import create_api_key
 from portal.models import Role
 from tests.factories import ApiSpaceFactory, MembershipFactory, UserFactory
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 
 @pytest.fixture
 def space(db):

@@ -1,0 +1,378 @@
+"""FCM HTTP v1 over HTTP/2: OAuth2 service-account tokens, messages:send, outcomes.
+
+One `_FcmClient` per credential (and endpoint) lives on the provider loop: its HTTP/2 pool
+keeps connections open between sends, and its access token is cached until google-auth calls
+it no longer valid (a few minutes before expiry), then refreshed by one caller at a time in a
+thread, since google-auth is synchronous. A send keeps at most `STREAMS_PER_CONNECTION` x
+`max_connections` requests in flight, so a chunk of any size uses bounded memory.
+"""
+
+import asyncio
+import collections
+import functools
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import google.auth.exceptions
+import google.auth.transport.requests
+import requests
+from django.conf import settings
+from google.oauth2 import service_account
+
+from channels_app.providers import runner
+from channels_app.providers.base import Outcome, PushItem, Result
+from channels_app.providers.transport import H2Pool, TransportError, ssl_context
+
+logger = logging.getLogger(__name__)
+
+SCOPES = ("https://www.googleapis.com/auth/firebase.messaging",)
+FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+# FCM serves about 100 concurrent streams per HTTP/2 connection.
+STREAMS_PER_CONNECTION = 100
+CHECK_TOPIC = "pushport-credential-check"
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_INVALID_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
+_CREDENTIAL_CODES = frozenset({"THIRD_PARTY_AUTH_ERROR", "APNS_AUTH_ERROR"})
+_TOKEN_ENDPOINT_ERRORS = (requests.RequestException, google.auth.exceptions.TransportError, OSError)
+_NOT_SENT = "not sent: the credential was refused earlier in this send"
+
+
+class CredentialRefused(Exception):
+    """Google would not issue an access token for the service account."""
+
+
+class _TokenRequest(google.auth.transport.requests.Request):
+    """google-auth's requests transport with our CA bundle and timeout."""
+
+    def __init__(self, *, timeout: float):
+        super().__init__(requests.Session())
+        self.timeout = timeout
+        # Passed per call: requests lets REQUESTS_CA_BUNDLE override a session's `verify`.
+        self.verify = settings.PUSHPORT_PROVIDER_CA_BUNDLE or True
+
+    def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
+        kwargs.setdefault("verify", self.verify)
+        return super().__call__(url, method, body, headers, timeout or self.timeout, **kwargs)
+
+
+class _FcmClient:
+    """What one credential needs on the provider loop: its pool and its access token."""
+
+    def __init__(self, *, info: dict, base_url: str, max_connections: int, timeout: float):
+        self.project_id = info["project_id"]
+        self.google = service_account.Credentials.from_service_account_info(
+            info, scopes=list(SCOPES)
+        )
+        parts = urlsplit(base_url)
+        self.path = f"{parts.path.rstrip('/')}/v1/projects/{self.project_id}/messages:send".encode()
+        self.pool = H2Pool(
+            parts.hostname,
+            parts.port or 443,
+            ssl_context=ssl_context(),
+            max_connections=max_connections,
+        )
+        self.max_in_flight = max(1, max_connections) * STREAMS_PER_CONNECTION
+        self.timeout = timeout
+        self.token_lock = asyncio.Lock()
+        self.headers: list[tuple[bytes, bytes]] | None = None
+
+    async def request_headers(self, *, refresh: bool = False) -> list[tuple[bytes, bytes]]:
+        """Headers with a valid bearer token, refreshing it first when needed (or asked)."""
+        stale = self.headers
+        if stale is not None and not refresh and self.google.valid:
+            return stale
+        async with self.token_lock:
+            # Another caller may have refreshed while this one waited.
+            if self.headers is not None and self.headers is not stale and self.google.valid:
+                return self.headers
+            if refresh or not self.google.valid:
+                loop = asyncio.get_running_loop()
+                try:
+                    await loop.run_in_executor(
+                        None, self.google.refresh, _TokenRequest(timeout=self.timeout)
+                    )
+                except google.auth.exceptions.RefreshError as exc:
+                    raise CredentialRefused(_refresh_reason(exc)) from exc
+            self.headers = [
+                (b"authorization", f"Bearer {self.google.token}".encode()),
+                (b"content-type", b"application/json; charset=UTF-8"),
+            ]
+            return self.headers
+
+
+def _refresh_reason(exc: Exception) -> str:
+    """google-auth's refusal without anything secret: the OAuth error and its description."""
+    detail = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else {}
+    if detail.get("error"):
+        return f"OAuth token refused: {detail['error']} {detail.get('error_description', '')}"
+    return f"OAuth token refused: {str(exc.args[0] if exc.args else exc)[:200]}"
+
+
+def _fill(results: list, result: Result) -> None:
+    """Give every unanswered item the same result."""
+    for index, existing in enumerate(results):
+        if existing is None:
+            results[index] = result
+
+
+def classify(status: int, body: bytes, retry_after: bytes | None = None) -> Result:
+    """The Outcome of one messages:send answer."""
+    if status == 200:
+        try:
+            name = json.loads(body).get("name", "")
+        except (ValueError, AttributeError):
+            name = ""
+        return Result(outcome=Outcome.DELIVERED, status=200, provider_id=name)
+    error = _error(body)
+    code = _error_code(error)
+    message = str(error.get("message", ""))[:200]
+    reason = code or str(error.get("status", "")) or f"HTTP {status}"
+    if message:
+        reason = f"{reason}: {message}"
+    if code in _INVALID_TOKEN_CODES:
+        return Result(outcome=Outcome.INVALID_TOKEN, status=status, reason=reason)
+    if code in _CREDENTIAL_CODES or status in (401, 403, 404):
+        # 404 without UNREGISTERED: the project itself is unknown.
+        return Result(outcome=Outcome.CREDENTIAL_ERROR, status=status, reason=reason)
+    if status in _RETRY_STATUSES or status >= 500:
+        return Result(
+            outcome=Outcome.RETRY,
+            status=status,
+            reason=reason,
+            retry_after=_seconds(retry_after),
+        )
+    if status == 400 and _about_token(error):
+        return Result(outcome=Outcome.INVALID_TOKEN, status=status, reason=reason)
+    return Result(outcome=Outcome.REJECTED, status=status, reason=reason)
+
+
+def _error(body: bytes) -> dict:
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return {}
+    return error if isinstance(error, dict) else {}
+
+
+def _details(error: dict) -> list[dict]:
+    details = error.get("details")
+    return (
+        [detail for detail in details if isinstance(detail, dict)]
+        if isinstance(details, list)
+        else []
+    )
+
+
+def _error_code(error: dict) -> str:
+    for detail in _details(error):
+        if detail.get("@type") == FCM_ERROR_TYPE and isinstance(detail.get("errorCode"), str):
+            return detail["errorCode"]
+    return ""
+
+
+def _about_token(error: dict) -> bool:
+    """Whether an INVALID_ARGUMENT names the registration token rather than the payload."""
+    if "registration token" in str(error.get("message", "")).lower():
+        return True
+    for detail in _details(error):
+        if detail.get("@type") == BAD_REQUEST_TYPE:
+            for violation in detail.get("fieldViolations") or ():
+                if isinstance(violation, dict) and violation.get("field") == "message.token":
+                    return True
+    return False
+
+
+def _seconds(value: bytes | None) -> float | None:
+    """Retry-After as seconds (FCM sends delta-seconds); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _stale_token(result: Result) -> bool:
+    """A 401 that a fresh access token may cure (not a third-party credential problem)."""
+    return result.status == 401 and not result.reason.startswith(tuple(_CREDENTIAL_CODES))
+
+
+def _failure(exc: BaseException) -> Result:
+    """A request that got no answer (timeout, reset, GOAWAY, lost connection) is retried."""
+    return Result(outcome=Outcome.RETRY, reason=f"{type(exc).__name__}: {exc}"[:255])
+
+
+class _Round:
+    """Send the queued items with one set of headers, at most max_in_flight at once.
+
+    It stops launching after a credential error (the rest fail fast, unsent) or a 401 that a
+    token refresh may cure (`final` False); those 401 items are handed back for the next round.
+    """
+
+    def __init__(self, client, items, results, todo: collections.deque, headers, *, final: bool):
+        self.client = client
+        self.items = items
+        self.results = results
+        self.todo = todo
+        self.headers = headers
+        self.final = final
+        self.in_flight = 0
+        self.stopped = False
+        self.unauthenticated: list[int] = []
+        self.done = asyncio.get_running_loop().create_future()
+
+    async def run(self) -> None:
+        self._launch()
+        await self.done
+
+    def _launch(self) -> None:
+        client, items, todo = self.client, self.items, self.todo
+        while todo and self.in_flight < client.max_in_flight:
+            if self.stopped or self.unauthenticated:
+                break
+            index = todo.popleft()
+            item = items[index]
+            future = client.pool.submit(
+                b"POST",
+                client.path,
+                self.headers,
+                item.payload.request_body(item.token),
+                client.timeout,
+            )
+            self.in_flight += 1
+            future.add_done_callback(functools.partial(self._answered, index))
+        if self.in_flight == 0 and not self.done.done():
+            self.done.set_result(None)
+
+    def _answered(self, index: int, future: asyncio.Future) -> None:
+        self.in_flight -= 1
+        if future.cancelled():
+            result = Result(outcome=Outcome.RETRY, reason="cancelled")
+        elif (exc := future.exception()) is not None:
+            result = _failure(exc)
+        else:
+            response = future.result()
+            retry_after = response.header(b"retry-after") if response.status != 200 else None
+            result = classify(response.status, response.body, retry_after)
+        if not self.final and _stale_token(result):
+            self.unauthenticated.append(index)
+        else:
+            self.results[index] = result
+            if result.outcome is Outcome.CREDENTIAL_ERROR:
+                self.stopped = True
+        self._launch()
+
+
+class FcmProvider:
+    """The FCM provider: `send` is called from sync code, the work runs on the provider loop."""
+
+    platform = "android"
+
+    def __init__(self):
+        self._clients: dict[tuple, _FcmClient] = {}
+
+    def send(self, credential, items: Sequence[PushItem]) -> list[Result]:
+        """Send every item with the credential; one Result per item, in order."""
+        if not items:
+            return []
+        return runner.run(self.send_async(credential, items))
+
+    def check_credential(self, credential) -> Result:
+        """Ask FCM to validate (not deliver) a message with this credential."""
+        return runner.run(self.check_credential_async(credential))
+
+    async def check_credential_async(self, credential) -> Result:
+        """`check_credential` on the provider loop."""
+        body = json.dumps(
+            {"validate_only": True, "message": {"topic": CHECK_TOPIC, "data": {"check": "1"}}}
+        ).encode()
+        try:
+            client = self._client(credential)
+            headers = await client.request_headers()
+            response = await client.pool.request(
+                b"POST", client.path, headers, body, client.timeout
+            )
+        except CredentialRefused as exc:
+            return Result(outcome=Outcome.CREDENTIAL_ERROR, reason=str(exc))
+        except (TransportError, *_TOKEN_ENDPOINT_ERRORS) as exc:
+            return _failure(exc)
+        return classify(response.status, response.body, response.header(b"retry-after"))
+
+    async def send_async(self, credential, items: Sequence[PushItem]) -> list[Result]:
+        """`send` on the provider loop."""
+        started = time.monotonic()
+        results: list[Result | None] = [None] * len(items)
+        client = None
+        try:
+            client = self._client(credential)
+            headers = await client.request_headers()
+            todo = collections.deque(range(len(items)))
+            final = False
+            while todo:
+                round_ = _Round(client, items, results, todo, headers, final=final)
+                await round_.run()
+                if round_.stopped or not round_.unauthenticated:
+                    break
+                # The token went stale under us: refresh it once and resend those first.
+                todo.extendleft(reversed(round_.unauthenticated))
+                headers = await client.request_headers(refresh=True)
+                final = True
+        except CredentialRefused as exc:
+            _fill(results, Result(outcome=Outcome.CREDENTIAL_ERROR, reason=str(exc)[:255]))
+        except _TOKEN_ENDPOINT_ERRORS as exc:
+            _fill(results, _failure(exc))
+        _fill(results, Result(outcome=Outcome.CREDENTIAL_ERROR, reason=_NOT_SENT))
+        self._log(client, results, time.monotonic() - started)
+        return results
+
+    def close(self) -> None:
+        """Close every connection this provider opened."""
+        clients, self._clients = list(self._clients.values()), {}
+
+        async def close_all():
+            for client in clients:
+                await client.pool.aclose()
+
+        runner.run(close_all())
+
+    def _log(self, client, results: list[Result], seconds: float) -> None:
+        counts = collections.Counter(result.outcome for result in results)
+        logger.info(
+            "fcm send project=%s items=%d delivered=%d retry=%d invalid_token=%d rejected=%d "
+            "credential_error=%d seconds=%.3f",
+            client.project_id if client else "?",
+            len(results),
+            counts[Outcome.DELIVERED],
+            counts[Outcome.RETRY],
+            counts[Outcome.INVALID_TOKEN],
+            counts[Outcome.REJECTED],
+            counts[Outcome.CREDENTIAL_ERROR],
+            seconds,
+        )
+
+    def _client(self, credential) -> _FcmClient:
+        """The credential's client, made anew when the credential or the endpoint changed."""
+        document = credential.service_account_json
+        key = (
+            credential.pk,
+            hashlib.sha256(document.encode()).hexdigest(),
+            settings.PUSHPORT_FCM_BASE_URL,
+            settings.PUSHPORT_PROVIDER_CA_BUNDLE,
+            credential.max_connections,
+            credential.response_timeout,
+        )
+        client = self._clients.get(key)
+        if client is None:
+            client = _FcmClient(
+                info=json.loads(document),
+                base_url=settings.PUSHPORT_FCM_BASE_URL,
+                max_connections=credential.max_connections,
+                timeout=credential.response_timeout,
+            )
+            self._clients[key] = client
+        return client

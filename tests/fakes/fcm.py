@@ -1,0 +1,767 @@
+"""A fake FCM: a real TLS server on 127.0.0.1 speaking HTTP/2 and HTTP/1.1 (by ALPN).
+
+It serves Google's OAuth2 token endpoint (verifying the RS256 service-account assertion with
+the registered public key) and FCM HTTP v1 `messages:send` (checking the bearer token it
+issued, the project, and the message the way Google documents), answers FCM's error bodies,
+scripted failures per device token, stalls, stream resets and GOAWAY on demand, and records
+and counts every accepted message. Run `python -m tests.fakes.fcm` to serve it alone (h2load).
+"""
+
+import asyncio
+import collections
+import json
+import re
+import secrets
+import ssl
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+import h11
+import jwt
+from cryptography.hazmat.primitives import serialization
+
+from tests import keys
+from tests.fakes.tls import TestCA
+
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+FCM_SCOPES = (
+    "https://www.googleapis.com/auth/firebase.messaging",
+    "https://www.googleapis.com/auth/cloud-platform",
+)
+FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+MAX_PAYLOAD_BYTES = 4096
+MAX_TTL_SECONDS = 2419200
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+INVALID_TOKEN_MESSAGE = "The registration token is not a valid FCM registration token"
+MESSAGE_KEYS = {
+    "name",
+    "data",
+    "notification",
+    "android",
+    "webpush",
+    "apns",
+    "fcm_options",
+    "token",
+    "topic",
+    "condition",
+    "fid",
+}
+TARGETS = ("token", "topic", "condition", "fid")
+NOTIFICATION_KEYS = {"title", "body", "image"}
+ANDROID_KEYS = {
+    "collapse_key",
+    "priority",
+    "ttl",
+    "restricted_package_name",
+    "data",
+    "notification",
+    "fcm_options",
+    "direct_boot_ok",
+    "bandwidth_constrained_ok",
+    "restricted_satellite_ok",
+}
+ANDROID_NOTIFICATION_KEYS = {
+    "title",
+    "body",
+    "icon",
+    "color",
+    "sound",
+    "tag",
+    "click_action",
+    "body_loc_key",
+    "body_loc_args",
+    "title_loc_key",
+    "title_loc_args",
+    "channel_id",
+    "ticker",
+    "sticky",
+    "event_time",
+    "local_only",
+    "notification_priority",
+    "default_sound",
+    "default_vibrate_timings",
+    "default_light_settings",
+    "vibrate_timings",
+    "visibility",
+    "notification_count",
+    "light_settings",
+    "image",
+    "proxy",
+}
+_STRING_FIELDS = {"title", "body", "icon", "sound", "tag", "image", "color", "channel_id"}
+_SEND_PATH = re.compile(r"^/v1/projects/([^/]+)/messages:send$")
+_TTL = re.compile(r"^(\d+)(\.\d{1,9})?s$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_:.\-]{16,4096}$")
+_TOPIC = re.compile(r"^[a-zA-Z0-9\-_.~%]+$")
+_H2_CONFIG = dict(
+    client_side=False,
+    header_encoding=None,
+    validate_outbound_headers=False,
+    normalize_outbound_headers=False,
+    validate_inbound_headers=False,
+    normalize_inbound_headers=False,
+)
+_JSON = [(b"content-type", b"application/json; charset=UTF-8")]
+
+
+class FcmRefusal(Exception):
+    """An FCM error answer: HTTP status, message, optional errorCode and field violation."""
+
+    def __init__(self, status, message, error_code=None, *, field_name=None, retry_after=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_code = error_code
+        self.field_name = field_name
+        self.retry_after = retry_after
+
+    def response(self):
+        details = []
+        if self.error_code:
+            details.append({"@type": FCM_ERROR_TYPE, "errorCode": self.error_code})
+        if self.field_name:
+            details.append(
+                {
+                    "@type": BAD_REQUEST_TYPE,
+                    "fieldViolations": [{"field": self.field_name, "description": self.message}],
+                }
+            )
+        error = {
+            "code": self.status,
+            "message": self.message,
+            "status": STATUS_NAMES.get(self.status, "UNKNOWN"),
+        }
+        if details:
+            error["details"] = details
+        headers = list(_JSON)
+        if self.retry_after is not None:
+            headers.append((b"retry-after", str(self.retry_after).encode()))
+        return self.status, headers, json.dumps({"error": error}).encode()
+
+
+class _OAuthRefusal(Exception):
+    def __init__(self, description: str):
+        super().__init__(description)
+        self.description = description
+
+
+@dataclass
+class Failure:
+    status: int
+    error_code: str | None
+    message: str
+    times: int | None = None
+    retry_after: int | None = None
+    action: str = "answer"  # or "stall", "reset"
+
+
+@dataclass
+class Counts:
+    requests: int = 0
+    accepted: int = 0
+    validated: int = 0
+    token_grants: int = 0
+    token_refusals: int = 0
+    connections: int = 0
+    http2_connections: int = 0
+    max_concurrent_streams: int = 0
+    errors: collections.Counter = field(default_factory=collections.Counter)
+
+
+@dataclass
+class Sent:
+    """One accepted message as the fake recorded it."""
+
+    project_id: str
+    message: dict
+    headers: dict
+
+
+@dataclass
+class _ServiceAccount:
+    client_email: str
+    private_key_id: str
+    public_key: object
+
+
+class FakeFcm:
+    """The fake server; `start()` runs it in a background thread."""
+
+    def __init__(self, *, ca: TestCA | None = None, max_streams: int = 100):
+        self._own_ca = ca is None
+        self.ca = ca or TestCA()
+        self.max_streams = max_streams
+        self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ssl_context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.ssl_context.load_cert_chain(self.ca.cert_file, self.ca.key_file)
+        self.ssl_context.set_alpn_protocols(["h2", "http/1.1"])
+        self.port = 0
+        self.keep_records = True
+        self.token_lifetime = 3600
+        self.service_accounts: dict[str, _ServiceAccount] = {}
+        self.projects: set[str] = set()
+        self._loop = None
+        self._thread = None
+        self._server = None
+        self._connections: set = set()
+        self.reset()
+
+    # test controls
+
+    def reset(self):
+        """Forget failures, records, counts and issued tokens (service accounts stay)."""
+        self.failures: dict[str, Failure] = {}
+        self.sent: list[Sent] = []
+        self.counts = Counts()
+        self.access_tokens: dict[str, float] = {}
+        self.token_lifetime = 3600
+        self.goaway_after: int | None = None
+        self.answer_delay = 0.0
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def token_uri(self) -> str:
+        return f"{self.base_url}/token"
+
+    def service_account(self, *, project_id: str = "demo-project", key=None) -> dict:
+        """A service-account JSON whose key the fake trusts and whose token_uri is the fake."""
+        info = keys.service_account_json(key=key, project_id=project_id, token_uri=self.token_uri)
+        private = serialization.load_pem_private_key(info["private_key"].encode(), None)
+        self.service_accounts[info["client_email"]] = _ServiceAccount(
+            info["client_email"], info["private_key_id"], private.public_key()
+        )
+        self.projects.add(project_id)
+        return info
+
+    def fail(
+        self,
+        token: str,
+        status: int,
+        error_code: str | None = None,
+        *,
+        message: str = "",
+        times: int | None = None,
+        retry_after: int | None = None,
+    ):
+        """Answer this device token with FCM's error (`times` answers, or until reset)."""
+        if not message:
+            message = INVALID_TOKEN_MESSAGE if error_code == "INVALID_ARGUMENT" else "scripted"
+        self.failures[token] = Failure(status, error_code, message, times, retry_after)
+
+    def stall(self, token: str, *, times: int | None = None):
+        """Never answer requests for this token."""
+        self.failures[token] = Failure(0, None, "", times, action="stall")
+
+    def reset_stream(self, token: str, *, times: int | None = None):
+        """Reset the stream (RST_STREAM REFUSED_STREAM) of requests for this token."""
+        self.failures[token] = Failure(0, None, "", times, action="reset")
+
+    def delay_answers(self, seconds: float):
+        """Hold every HTTP/2 answer this long (requests pile up as streams in flight)."""
+        self.answer_delay = seconds
+
+    def goaway_after_accepting(self, count: int):
+        """Send GOAWAY (and close) once `count` more messages were accepted."""
+        self.goaway_after = count
+
+    def revoke_access_tokens(self):
+        """Forget every issued access token, as if they had all expired."""
+        self.access_tokens.clear()
+
+    def messages_for(self, token: str) -> list[dict]:
+        return [sent.message for sent in self.sent if sent.message.get("token") == token]
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)
+
+    # request handling, shared by both protocols
+
+    def handle(self, method: bytes, path: bytes, headers: dict, body: bytes):
+        """One request: (status, headers, body), or None when it must not be answered."""
+        path_text = path.decode("utf-8", "replace")
+        if path_text == "/token":
+            return self._token(method, body)
+        match = _SEND_PATH.match(path_text)
+        if match is None:
+            return FcmRefusal(404, f"Requested entity was not found: {path_text}").response()
+        self.counts.requests += 1
+        try:
+            if method != b"POST":
+                raise FcmRefusal(405, "Method not allowed.")
+            token, message, validate_only = self._check_send(match.group(1), headers, body)
+            failure = self._scripted(token) if token else None
+            if failure is not None:
+                if failure.action != "answer":
+                    return failure.action
+                raise FcmRefusal(
+                    failure.status,
+                    failure.message,
+                    failure.error_code,
+                    field_name="message.token"
+                    if failure.message == INVALID_TOKEN_MESSAGE
+                    else None,
+                    retry_after=failure.retry_after,
+                )
+        except FcmRefusal as refusal:
+            self.counts.errors[refusal.error_code or STATUS_NAMES.get(refusal.status)] += 1
+            return refusal.response()
+        project_id = match.group(1)
+        name = f"projects/{project_id}/messages/{secrets.token_hex(8)}"
+        if validate_only:
+            self.counts.validated += 1
+            return 200, _JSON, json.dumps({"name": f"projects/{project_id}/messages/fake"}).encode()
+        self.counts.accepted += 1
+        if self.keep_records:
+            printable = {k.decode(): v.decode("utf-8", "replace") for k, v in headers.items()}
+            self.sent.append(Sent(project_id, message, printable))
+        return 200, _JSON, json.dumps({"name": name}).encode()
+
+    def _scripted(self, token: str) -> Failure | None:
+        failure = self.failures.get(token)
+        if failure is None:
+            return None
+        if failure.times is not None:
+            failure.times -= 1
+            if failure.times <= 0:
+                del self.failures[token]
+        return failure
+
+    def _token(self, method: bytes, body: bytes):
+        try:
+            if method != b"POST":
+                raise _OAuthRefusal("the token endpoint takes POST")
+            form = urllib.parse.parse_qs(body.decode(), strict_parsing=True)
+            if form.get("grant_type") != [JWT_BEARER]:
+                raise _OAuthRefusal(f"grant_type must be {JWT_BEARER}")
+            self._verify_assertion((form.get("assertion") or [""])[0])
+        except (_OAuthRefusal, ValueError, UnicodeDecodeError) as exc:
+            self.counts.token_refusals += 1
+            description = getattr(exc, "description", "malformed token request")
+            return (
+                400,
+                _JSON,
+                json.dumps({"error": "invalid_grant", "error_description": description}).encode(),
+            )
+        self.counts.token_grants += 1
+        access_token = "ya29.fake-" + secrets.token_urlsafe(32)
+        self.access_tokens[access_token] = time.time() + self.token_lifetime
+        answer = {
+            "access_token": access_token,
+            "expires_in": self.token_lifetime,
+            "token_type": "Bearer",
+        }
+        return 200, _JSON, json.dumps(answer).encode()
+
+    def _verify_assertion(self, assertion: str):
+        try:
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.InvalidTokenError as exc:
+            raise _OAuthRefusal(f"malformed assertion: {exc}") from exc
+        account = self.service_accounts.get(claims.get("iss"))
+        if account is None:
+            raise _OAuthRefusal("Invalid JWT: unknown issuer")
+        if header.get("alg") != "RS256" or header.get("kid") != account.private_key_id:
+            raise _OAuthRefusal("Invalid JWT Signature.")
+        try:
+            claims = jwt.decode(
+                assertion,
+                account.public_key,
+                algorithms=["RS256"],
+                audience=[GOOGLE_TOKEN_URI, self.token_uri],
+                options={"require": ["iss", "aud", "iat", "exp", "scope"]},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise _OAuthRefusal(f"Invalid JWT: {exc}") from exc
+        if claims["exp"] - claims["iat"] > 3600 or claims["iat"] > time.time() + 60:
+            raise _OAuthRefusal("Invalid JWT: Token must be a short-lived token (60 minutes)")
+        if not set(str(claims["scope"]).split()) & set(FCM_SCOPES):
+            raise _OAuthRefusal("Invalid JWT: scope does not allow FCM")
+
+    def _check_send(self, project_id: str, headers: dict, body: bytes):
+        authorization = headers.get(b"authorization", b"")
+        if not authorization.startswith(b"Bearer "):
+            raise FcmRefusal(401, "Request is missing required authentication credential.")
+        expires = self.access_tokens.get(authorization[7:].decode("ascii", "replace"))
+        if expires is None or expires <= time.time():
+            raise FcmRefusal(
+                401,
+                "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+            )
+        if project_id not in self.projects:
+            raise FcmRefusal(404, "Requested entity was not found.")
+        try:
+            request = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise FcmRefusal(400, "Invalid JSON payload received.") from exc
+        if not isinstance(request, dict):
+            raise FcmRefusal(400, "Invalid JSON payload received.")
+        unknown = set(request) - {"message", "validate_only"}
+        if unknown:
+            raise FcmRefusal(400, f'Invalid JSON payload received. Unknown name "{min(unknown)}"')
+        message = request.get("message")
+        if not isinstance(message, dict):
+            raise FcmRefusal(400, "Request contains an invalid argument.", "INVALID_ARGUMENT")
+        token = self._check_message(message)
+        return token, message, bool(request.get("validate_only"))
+
+    def _check_message(self, message: dict) -> str:
+        """Validate the message as FCM does; the device token it targets ("" for others)."""
+
+        def invalid(text, field_name=None):
+            return FcmRefusal(400, text, "INVALID_ARGUMENT", field_name=field_name)
+
+        unknown = set(message) - MESSAGE_KEYS
+        if unknown:
+            raise invalid(f'Invalid JSON payload received. Unknown name "{min(unknown)}"')
+        targets = [target for target in TARGETS if message.get(target) is not None]
+        if len(targets) != 1:
+            raise invalid("Exactly one of token, topic or condition must be specified.")
+        token = message.get("token")
+        if token is not None and (not isinstance(token, str) or not _TOKEN.match(token)):
+            raise invalid(INVALID_TOKEN_MESSAGE, "message.token")
+        topic = message.get("topic")
+        if topic is not None and (not isinstance(topic, str) or not _TOPIC.match(topic)):
+            raise invalid("Invalid topic name.", "message.topic")
+        self._check_data(message.get("data"), "message.data")
+        notification = message.get("notification")
+        if notification is not None:
+            self._check_strings(notification, NOTIFICATION_KEYS, "message.notification")
+        android = message.get("android")
+        if android is not None:
+            self._check_android(android)
+        sized = {key: value for key, value in message.items() if key not in TARGETS}
+        size = len(json.dumps(sized, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > MAX_PAYLOAD_BYTES:
+            raise invalid(f"Message is too big: {size} bytes (limit {MAX_PAYLOAD_BYTES}).")
+        return token or ""
+
+    @staticmethod
+    def _check_data(data, where: str):
+        if data is None:
+            return
+        if not isinstance(data, dict):
+            raise FcmRefusal(400, f"Invalid value at '{where}'", "INVALID_ARGUMENT")
+        for index, (key, value) in enumerate(data.items()):
+            if not isinstance(value, str):
+                raise FcmRefusal(
+                    400,
+                    f"Invalid value at '{where}[{index}].value' (TYPE_STRING)",
+                    "INVALID_ARGUMENT",
+                    field_name=f"{where}[{index}].value",
+                )
+            if key in ("from", "message_type", "notification") or key.startswith(
+                ("google.", "gcm.")
+            ):
+                raise FcmRefusal(
+                    400, f"Invalid data payload key: {key}", "INVALID_ARGUMENT", field_name=where
+                )
+
+    @staticmethod
+    def _check_strings(value, allowed: set, where: str):
+        if not isinstance(value, dict):
+            raise FcmRefusal(400, f"Invalid value at '{where}'", "INVALID_ARGUMENT")
+        unknown = set(value) - allowed
+        if unknown:
+            raise FcmRefusal(
+                400,
+                f"Invalid JSON payload received. Unknown name \"{min(unknown)}\" at '{where}'",
+                "INVALID_ARGUMENT",
+            )
+        for key, item in value.items():
+            if key in _STRING_FIELDS and not isinstance(item, str):
+                raise FcmRefusal(
+                    400, f"Invalid value at '{where}.{key}' (TYPE_STRING)", "INVALID_ARGUMENT"
+                )
+
+    def _check_android(self, android):
+        where = "message.android"
+        if not isinstance(android, dict):
+            raise FcmRefusal(400, f"Invalid value at '{where}'", "INVALID_ARGUMENT")
+        unknown = set(android) - ANDROID_KEYS
+        if unknown:
+            raise FcmRefusal(
+                400,
+                f"Invalid JSON payload received. Unknown name \"{min(unknown)}\" at '{where}'",
+                "INVALID_ARGUMENT",
+            )
+        priority = android.get("priority")
+        if priority is not None and str(priority).upper() not in ("NORMAL", "HIGH"):
+            raise FcmRefusal(
+                400, f"Invalid value at '{where}.priority'", "INVALID_ARGUMENT", field_name=where
+            )
+        ttl = android.get("ttl")
+        if ttl is not None:
+            match = _TTL.match(ttl) if isinstance(ttl, str) else None
+            if match is None or int(match.group(1)) > MAX_TTL_SECONDS:
+                raise FcmRefusal(
+                    400, f"Invalid value at '{where}.ttl' (Duration)", "INVALID_ARGUMENT"
+                )
+        for key in ("collapse_key", "restricted_package_name"):
+            if key in android and not isinstance(android[key], str):
+                raise FcmRefusal(
+                    400, f"Invalid value at '{where}.{key}' (TYPE_STRING)", "INVALID_ARGUMENT"
+                )
+        self._check_data(android.get("data"), f"{where}.data")
+        notification = android.get("notification")
+        if notification is not None:
+            self._check_strings(notification, ANDROID_NOTIFICATION_KEYS, f"{where}.notification")
+
+    def _accepted_one(self) -> bool:
+        """Count an accepted message toward a scheduled GOAWAY; True when it is due."""
+        if self.goaway_after is None:
+            return False
+        self.goaway_after -= 1
+        if self.goaway_after > 0:
+            return False
+        self.goaway_after = None
+        return True
+
+    # serving
+
+    def start(self, *, port: int = 0) -> "FakeFcm":
+        ready = threading.Event()
+        failure = []
+
+        def serve():
+            self._loop = asyncio.new_event_loop()
+            try:
+                self._server = self._loop.run_until_complete(
+                    self._loop.create_server(
+                        lambda: _ServerConnection(self),
+                        "127.0.0.1",
+                        port,
+                        ssl=self.ssl_context,
+                        backlog=1024,
+                    )
+                )
+                self.port = self._server.sockets[0].getsockname()[1]
+            except Exception as exc:
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            self._loop.run_forever()
+            self._loop.close()
+
+        self._thread = threading.Thread(target=serve, name="fake-fcm", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self):
+        async def shutdown():
+            self._server.close()
+            for connection in list(self._connections):
+                connection.transport.abort()
+
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+        if self._own_ca:
+            self.ca.cleanup()
+
+
+class _ServerConnection(asyncio.Protocol):
+    """One TLS connection; HTTP/2 or HTTP/1.1 by the protocol ALPN settled on."""
+
+    def __init__(self, fake: FakeFcm):
+        self.fake = fake
+        self.transport = None
+        self.h2 = None
+        self.h11 = None
+        self.requests: dict[int, list] = {}
+        self.open_streams = 0
+        self.h1_request = None
+        self.h1_body = b""
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.fake.counts.connections += 1
+        self.fake._connections.add(self)
+        protocol = transport.get_extra_info("ssl_object").selected_alpn_protocol()
+        if protocol == "h2":
+            self.fake.counts.http2_connections += 1
+            self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(**_H2_CONFIG))
+            self.h2.local_settings = h2.settings.Settings(
+                client=False,
+                initial_values={
+                    h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.fake.max_streams
+                },
+            )
+            self.h2.initiate_connection()
+            transport.write(self.h2.data_to_send())
+        else:
+            self.h11 = h11.Connection(h11.SERVER)
+
+    def connection_lost(self, exc):
+        self.fake._connections.discard(self)
+
+    def data_received(self, data: bytes):
+        if self.h2 is not None:
+            self._h2_received(data)
+        else:
+            self._h11_received(data)
+
+    # HTTP/2
+
+    def _h2_received(self, data: bytes):
+        try:
+            events = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            self.transport.write(self.h2.data_to_send())
+            self.transport.close()
+            return
+        for event in events:
+            kind = type(event)
+            if kind is h2.events.RequestReceived:
+                self.requests[event.stream_id] = [event.headers, b""]
+                self.open_streams += 1
+                counts = self.fake.counts
+                if self.open_streams > counts.max_concurrent_streams:
+                    counts.max_concurrent_streams = self.open_streams
+            elif kind is h2.events.DataReceived:
+                request = self.requests.get(event.stream_id)
+                if request is not None:
+                    request[1] += event.data
+                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif kind is h2.events.StreamEnded:
+                request = self.requests.pop(event.stream_id, None)
+                if request is not None:
+                    self._h2_answer(event.stream_id, *request)
+                    if self.transport.is_closing():
+                        return
+            elif kind is h2.events.StreamReset:
+                self.requests.pop(event.stream_id, None)
+        self.transport.write(self.h2.data_to_send())
+
+    def _h2_answer(self, stream_id: int, raw_headers, body: bytes):
+        headers = {}
+        for name, value in raw_headers:
+            headers[name] = value
+        answer = self.fake.handle(
+            headers.get(b":method"), headers.get(b":path", b""), headers, body
+        )
+        if answer == "stall":
+            return
+        if self.fake.answer_delay:
+            asyncio.get_running_loop().call_later(
+                self.fake.answer_delay, self._h2_send_answer, stream_id, answer
+            )
+            return
+        self._h2_send_answer(stream_id, answer)
+
+    def _h2_send_answer(self, stream_id: int, answer):
+        self.open_streams -= 1
+        if self.transport.is_closing():
+            return
+        if answer == "reset":
+            self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+        else:
+            status, response_headers, response_body = answer
+            try:
+                self.h2.send_headers(
+                    stream_id, [(b":status", str(status).encode()), *response_headers]
+                )
+                self.h2.send_data(stream_id, response_body, end_stream=True)
+            except h2.exceptions.StreamClosedError:
+                return  # the client gave up on it (its timeout)
+            if status == 200 and self.fake._accepted_one():
+                self.h2.close_connection(last_stream_id=stream_id)
+                self.transport.write(self.h2.data_to_send())
+                self.transport.close()
+                return
+        if self.fake.answer_delay:
+            self.transport.write(self.h2.data_to_send())
+
+    # HTTP/1.1
+
+    def _h11_received(self, data: bytes):
+        self.h11.receive_data(data)
+        while True:
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError:
+                self.transport.close()
+                return
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                return
+            if isinstance(event, h11.Request):
+                self.h1_request, self.h1_body = event, b""
+            elif isinstance(event, h11.Data):
+                self.h1_body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                self._h11_answer()
+                if self.transport.is_closing():
+                    return
+            elif isinstance(event, h11.ConnectionClosed):
+                self.transport.close()
+                return
+
+    def _h11_answer(self):
+        request = self.h1_request
+        headers = {name.lower(): value for name, value in request.headers}
+        answer = self.fake.handle(request.method, request.target, headers, self.h1_body)
+        if answer in ("stall", "reset"):
+            self.transport.close()
+            return
+        status, response_headers, body = answer
+        response = h11.Response(
+            status_code=status,
+            headers=[*response_headers, (b"content-length", str(len(body)).encode())],
+        )
+        self.transport.write(self.h11.send(response) + self.h11.send(h11.Data(data=body)))
+        self.transport.write(self.h11.send(h11.EndOfMessage()))
+        if self.h11.our_state is h11.MUST_CLOSE:
+            self.transport.close()
+        elif self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
+            self.h11.start_next_cycle()
+
+
+def main():  # pragma: no cover - a manual tool for h2load
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Serve the fake FCM on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    fake = FakeFcm()
+    fake.keep_records = False
+    fake.start(port=args.port)
+    fake.service_account(project_id="bench-project")
+    fake.access_tokens["bench-token"] = time.time() + 10 * 365 * 86400
+    print(f"https://127.0.0.1:{fake.port}/v1/projects/bench-project/messages:send", flush=True)
+    print(f"CA {fake.ca.ca_file}; authorization: Bearer bench-token", flush=True)
+    try:
+        while True:
+            time.sleep(60)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
