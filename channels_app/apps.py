@@ -5,3 +5,11 @@ class ChannelsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "channels_app"
     verbose_name = "Push channels"
+
+    def ready(self):
+        # sessions_app cannot import this app; POST /sessions reaches device registration here.
+        from sessions_app.push import set_push_registrar
+
+        from .devices import register_push_details
+
+        set_push_registrar(register_push_details)

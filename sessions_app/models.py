@@ -1,5 +1,7 @@
 """Identity inside a space: App Messaging auth settings, profiles, challenges, sessions."""
 
+import hashlib
+import json
 import uuid
 
 from django.db import models
@@ -64,13 +66,26 @@ class Profile(models.Model):
     def __str__(self):
         return self.profile_id
 
+    def save(self, *args, **kwargs):
+        # The ETag follows the content, so every writer (API, admin, factories) keeps it right.
+        self.etag = self.etag_for(self.data)
+        if kwargs.get("update_fields") is not None and "data" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "etag"}
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def etag_for(data) -> str:
+        """A strong validator of the profile's data (unquoted)."""
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
 
 class AuthChallenge(models.Model):
     """A nonce handed out by sessions/start; usable once, before it expires."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     space = models.ForeignKey(ApiSpace, on_delete=models.CASCADE, related_name="auth_challenges")
-    nonce = models.CharField(max_length=64)
+    nonce = models.CharField(max_length=64, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
@@ -87,9 +102,10 @@ class Session(models.Model):
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="sessions")
     device_id = models.CharField(max_length=255, blank=True)
     platform = models.CharField(max_length=50, blank=True)
-    platform_version = models.CharField(max_length=50, blank=True)
+    # Browsers send "product : user agent" here, which runs well past 50 characters.
+    platform_version = models.CharField(max_length=255, blank=True)
     sdk_type = models.CharField(max_length=50, blank=True)
-    sdk_version = models.CharField(max_length=50, blank=True)
+    sdk_version = models.CharField(max_length=100, blank=True)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -98,3 +114,8 @@ class Session(models.Model):
 
     def __str__(self):
         return str(self.id)
+
+    @property
+    def is_live(self) -> bool:
+        """Not ended and not expired: its token still authenticates."""
+        return self.is_active and self.expires_at > timezone.now()

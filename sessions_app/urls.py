@@ -1,3 +1,39 @@
 """Session API routes (Comapi-compatible)."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+# Path ids are plain strings so an id that is not a UUID still gets the API's JSON 404.
+urlpatterns = [
+    path(
+        "apispaces/<str:space_id>/sessions/start",
+        views.SessionStartView.as_view(),
+        name="session-start",
+    ),
+    path(
+        "apispaces/<str:space_id>/sessions/tokens/anon",
+        views.AnonTokenView.as_view(),
+        name="session-anon-token",
+    ),
+    path(
+        "apispaces/<str:space_id>/sessions",
+        views.SessionCreateView.as_view(),
+        name="session-create",
+    ),
+    path(
+        "apispaces/<str:space_id>/sessions/<str:session_id>",
+        views.SessionDetailView.as_view(),
+        name="session-detail",
+    ),
+    path(
+        "apispaces/<str:space_id>/profiles/<str:profile_id>",
+        views.ProfileView.as_view(),
+        name="profile-detail",
+    ),
+    path(
+        "cpaas/sessions/tokens/anon",
+        views.CpaasAnonTokenView.as_view(),
+        name="cpaas-anon-token",
+    ),
+]

@@ -1,0 +1,73 @@
+"""DRF authentication for SDK calls: `Authorization: Bearer <session token>`."""
+
+import uuid
+
+import jwt
+from rest_framework import authentication, exceptions, permissions, status
+
+from portal.errors import ApiError
+
+from .models import Session
+from .tokens import decode_session_token
+
+
+class SessionTokenRejected(ApiError, exceptions.AuthenticationFailed):
+    """401, so the SDK re-authenticates and retries."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+
+
+class SessionTokenAuthentication(authentication.BaseAuthentication):
+    """request.auth is the live Session of the URL's space; request.user stays None.
+
+    An expired, ended, malformed or other-space token answers 401 with a specific code.
+    """
+
+    keyword = "bearer"
+
+    def authenticate(self, request):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != self.keyword or not token.strip():
+            return None
+        try:
+            claims = decode_session_token(token.strip())
+        except jwt.ExpiredSignatureError:
+            raise SessionTokenRejected(
+                "session_expired", "The session token has expired; start a new session."
+            ) from None
+        except jwt.PyJWTError:
+            raise SessionTokenRejected(
+                "session_token_invalid", "The bearer token is not a session token of this server."
+            ) from None
+        space_id = request.parser_context["kwargs"].get("space_id")
+        if claims["apiSpaceId"] != str(space_id):
+            raise SessionTokenRejected(
+                "session_token_invalid", "This session token belongs to another API space."
+            )
+        session = (
+            Session.objects.select_related("profile", "space")
+            .filter(pk=_uuid_or_none(claims["sessionId"]), space_id=claims["apiSpaceId"])
+            .first()
+        )
+        if session is None or not session.is_live:
+            raise SessionTokenRejected(
+                "session_expired", "This session has ended or expired; start a new session."
+            )
+        return (None, session)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="session"'
+
+
+def _uuid_or_none(value: str):
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+class HasSession(permissions.BasePermission):
+    """Allows requests that a session token authenticated."""
+
+    def has_permission(self, request, view):
+        return isinstance(request.auth, Session)

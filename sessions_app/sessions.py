@@ -1,0 +1,104 @@
+"""The session flow: a challenge (sessions/start), a verified JWT, a session and its token."""
+
+import logging
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import AppMessagingAuth, AuthChallenge, Profile, Session
+from .push import register_push
+from .tokens import InvalidAppToken, issue_session_token, verify_app_token
+
+logger = logging.getLogger(__name__)
+
+
+def start_authentication(*, auth: AppMessagingAuth) -> AuthChallenge:
+    """A fresh single-use nonce for the space, valid for PUSHPORT_AUTH_CHALLENGE_LIFETIME."""
+    return AuthChallenge.objects.create(
+        space=auth.space,
+        nonce=secrets.token_urlsafe(24),
+        expires_at=timezone.now() + timedelta(seconds=settings.PUSHPORT_AUTH_CHALLENGE_LIFETIME),
+    )
+
+
+def open_challenge_exists(*, auth: AppMessagingAuth, nonce: str) -> bool:
+    """Whether the nonce belongs to an unused, unexpired challenge of the space."""
+    return AuthChallenge.objects.filter(
+        space=auth.space, nonce=nonce, used_at__isnull=True, expires_at__gt=timezone.now()
+    ).exists()
+
+
+def _challenge(*, auth: AppMessagingAuth, authentication_id: str) -> AuthChallenge:
+    try:
+        challenge_id = uuid.UUID(str(authentication_id))
+    except ValueError:
+        challenge_id = None
+    challenge = AuthChallenge.objects.filter(pk=challenge_id, space=auth.space).first()
+    if challenge is None:
+        raise InvalidAppToken(
+            "authentication_unknown",
+            "This authenticationId was not issued by sessions/start of this space.",
+        )
+    if challenge.used_at is not None:
+        raise InvalidAppToken(
+            "authentication_used", "This authenticationId was already used; start again."
+        )
+    if challenge.expires_at <= timezone.now():
+        raise InvalidAppToken(
+            "authentication_expired", "This authenticationId has expired; start again."
+        )
+    return challenge
+
+
+def create_session(
+    *,
+    auth: AppMessagingAuth,
+    authentication_id: str,
+    authentication_token: str,
+    device: dict,
+    source_ip: str | None,
+    push: dict | None = None,
+) -> tuple[Session, str]:
+    """Verify the app's JWT for a challenge and open a session; returns it with its token.
+
+    `device` holds the session's device_id, platform, platform_version, sdk_type and
+    sdk_version. The profile named by the ID claim is created when new. The challenge, the
+    session and its push registration are saved together or not at all.
+    """
+    challenge = _challenge(auth=auth, authentication_id=authentication_id)
+    profile_id = verify_app_token(auth=auth, token=authentication_token, nonce=challenge.nonce)
+    now = timezone.now()
+    with transaction.atomic():
+        # The conditional update makes the challenge single-use even under concurrent requests.
+        claimed = AuthChallenge.objects.filter(pk=challenge.pk, used_at__isnull=True).update(
+            used_at=now
+        )
+        if not claimed:
+            raise InvalidAppToken(
+                "authentication_used", "This authenticationId was already used; start again."
+            )
+        profile, created = Profile.objects.get_or_create(space=auth.space, profile_id=profile_id)
+        Profile.objects.filter(pk=profile.pk).update(last_seen_at=now)
+        session = Session.objects.create(
+            space=auth.space,
+            profile=profile,
+            source_ip=source_ip,
+            expires_at=now + timedelta(seconds=settings.PUSHPORT_SESSION_TOKEN_LIFETIME),
+            **device,
+        )
+        if push:
+            register_push(session=session, push=push)
+    logger.info(
+        "session %s opened in space %s (new profile: %s)", session.id, auth.space_id, created
+    )
+    return session, issue_session_token(session=session)
+
+
+def end_session(*, session: Session) -> None:
+    """End a session: its token stops working; its profile and devices stay."""
+    Session.objects.filter(pk=session.pk).update(is_active=False, ended_at=timezone.now())
+    session.is_active = False

@@ -1,0 +1,48 @@
+"""Throttles for anonymous tokens when anyone may mint them: per client IP and per space."""
+
+from django.conf import settings
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+
+def client_ip(request) -> str | None:
+    """The caller's IP: REMOTE_ADDR, or from X-Forwarded-For behind NUM_PROXIES trusted proxies.
+
+    Unlike DRF's default, an unset NUM_PROXIES trusts no forwarded header, so a client cannot
+    pick its own identity to dodge the per-IP limit.
+    """
+    remote_addr = request.META.get("REMOTE_ADDR") or None
+    num_proxies = api_settings.NUM_PROXIES or 0
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if num_proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-min(num_proxies, len(hops))]
+    return remote_addr
+
+
+class _SettingRateThrottle(SimpleRateThrottle):
+    """A cache-backed throttle whose rate is read from a setting at request time."""
+
+    rate_setting = ""
+
+    def __init__(self):
+        # SimpleRateThrottle reads its rate in __init__; read ours per instance instead.
+        self.rate = getattr(settings, self.rate_setting)
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+
+
+class AnonTokenIpThrottle(_SettingRateThrottle):
+    scope = "anon_token_ip"
+    rate_setting = "PUSHPORT_ANON_TOKEN_RATE"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+
+
+class AnonTokenSpaceThrottle(_SettingRateThrottle):
+    scope = "anon_token_space"
+    rate_setting = "PUSHPORT_ANON_TOKEN_SPACE_RATE"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": view.kwargs["space_id"]}

@@ -1,0 +1,121 @@
+// Runs the real Comapi JS Foundation SDK in Node against a Pushport server and prints
+// what happened as one JSON object on stdout.
+//
+// Environment: PUSHPORT_URL (base URL), PUSHPORT_SPACE_ID, PUSHPORT_API_KEY (used by the
+// authChallenge, playing the app's backend, to mint an anonymous token), PUSHPORT_USER_ID.
+"use strict";
+
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const { LocalStorage } = require("node-localstorage");
+const XHR2 = require("xhr2");
+
+// Every request the SDK makes, so the test can check the wire (methods, paths, If-Match).
+const requests = [];
+
+class RecordingXMLHttpRequest extends XHR2 {
+  constructor() {
+    super();
+    // The SDK opens a request only on an "XMLHttpRequest2", which it recognises by this property.
+    this.withCredentials = false;
+  }
+
+  open(method, url, ...rest) {
+    this._record = { method, path: new URL(url).pathname, headers: {} };
+    requests.push(this._record);
+    return super.open(method, url, ...rest);
+  }
+
+  setRequestHeader(name, value) {
+    this._record.headers[name.toLowerCase()] = value;
+    return super.setRequestHeader(name, value);
+  }
+}
+
+// The SDK expects a browser: window, localStorage and XMLHttpRequest.
+const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), "pushport-sdk-"));
+global.window = global;
+global.localStorage = new LocalStorage(storageDir);
+global.XMLHttpRequest = RecordingXMLHttpRequest;
+
+const {
+  ComapiConfig,
+  Environment,
+  Foundation,
+  LogLevels,
+  LogPersistences,
+  OrphanedEventPersistences,
+} = require("@comapi/sdk-js-foundation");
+
+const baseUrl = process.env.PUSHPORT_URL;
+const spaceId = process.env.PUSHPORT_SPACE_ID;
+const apiKey = process.env.PUSHPORT_API_KEY;
+const userId = process.env.PUSHPORT_USER_ID;
+
+let authChallenges = 0;
+
+// Plays the app's own server: asks Pushport for an anonymous token bound to the nonce.
+function authChallenge(options, answer) {
+  authChallenges += 1;
+  const query = `id=${encodeURIComponent(userId)}&nonce=${encodeURIComponent(options.nonce)}`;
+  fetch(`${baseUrl}/apispaces/${spaceId}/sessions/tokens/anon?${query}`, {
+    headers: { Authorization: `Bearer ${apiKey}` },
+  })
+    .then((response) => (response.ok ? response.json() : null))
+    .then((body) => answer(body && body.token))
+    .catch(() => answer(null));
+}
+
+// The SDK rejects with {statusCode, response}; keep only what a test can compare.
+function failure(error) {
+  return { statusCode: error && error.statusCode, response: error && error.response };
+}
+
+async function main() {
+  const config = new ComapiConfig()
+    .withApiSpace(spaceId)
+    .withUrlBase(baseUrl)
+    .withAuthChallenge(authChallenge)
+    .withLogLevel(LogLevels.None)
+    .withLogPersistence(LogPersistences.None)
+    .withOrphanedEventPersistence(OrphanedEventPersistences.LocalStorage);
+  const sdk = await Foundation.initialise(config);
+  const result = {};
+
+  result.session = await sdk.startSession();
+  // A second start must reuse the cached token: the SDK decodes its payload with atob().
+  result.secondSession = await sdk.startSession();
+
+  result.fcmRegistered = await sdk.device.setFCMPushDetails(
+    "com.example.web",
+    "fcm-registration-token-from-sdk"
+  );
+  result.apnsRegistered = await sdk.device.setAPNSPushDetails(
+    "com.example.ios",
+    Environment.development,
+    "a1b2c3d4".repeat(8)
+  );
+
+  result.profile = await sdk.services.profile.getMyProfile();
+  result.updated = await sdk.services.profile.updateMyProfile({ nickname: "Ada" });
+  result.patched = await sdk.services.profile.patchMyProfile({ colour: "green" }, true);
+  result.stalePatch = await sdk.services.profile
+    .patchProfile(result.session.profileId, { colour: "red" }, '"stale"')
+    .then(() => ({ statusCode: 200 }), failure);
+
+  result.ended = await sdk.endSession();
+  result.authChallenges = authChallenges;
+  result.requests = requests;
+  return result;
+}
+
+// Exits explicitly: kept-alive HTTP connections would otherwise hold the process open.
+function finish(output, code) {
+  fs.rmSync(storageDir, { recursive: true, force: true });
+  process.stdout.write(JSON.stringify(output) + "\n", () => process.exit(code));
+}
+
+main()
+  .then((result) => finish(result, 0))
+  .catch((error) => finish({ error: failure(error), message: String(error) }, 1));
