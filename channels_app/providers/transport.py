@@ -62,7 +62,8 @@ class ConnectionLost(TransportError):
 
     def __init__(self, message: str = "connection lost", *, tls_error: bool = False):
         super().__init__(message)
-        # A TLS handshake refused by either side: a configuration problem, not a blip.
+        # The TLS handshake failed, or the server hung up before speaking HTTP/2 (as it does
+        # with a client certificate it refuses): a configuration problem, not a blip.
         self.tls_error = tls_error
 
 
@@ -166,6 +167,8 @@ class _Connection(asyncio.Protocol):
         self.streams: dict[int, _Stream] = {}
         self.blocked: collections.OrderedDict[int, _Stream] = collections.OrderedDict()
         self.limit = 1
+        # Until its first answer a connection's real stream limit is unknown (APNs starts at 1).
+        self.warm = False
         self.closing = False
         self.closed = False
         self.last_activity = time.monotonic()
@@ -208,6 +211,7 @@ class _Connection(asyncio.Protocol):
                             stream.status = int(value)
                             break
             elif kind is h2.events.StreamEnded:
+                self.warm = True
                 stream = streams.pop(event.stream_id, None)
                 if stream is not None:
                     if self.blocked.pop(event.stream_id, None) is not None:
@@ -228,17 +232,19 @@ class _Connection(asyncio.Protocol):
         if not self.ready.done() and not self.closing:
             # The server's preface (SETTINGS) arrived: the stream limit is known.
             self.ready.set_result(None)
-        self.pool._dispatch()
         self.flush()
+        self.pool.schedule_dispatch()
 
     def connection_lost(self, exc):
         self.closed = True
         self.closing = True
         if self.timer is not None:
             self.timer.cancel()
+        # With TLS 1.3 a refused client certificate shows only as a close before the preface.
+        refused = isinstance(exc, ssl.SSLError) or not self.ready.done()
         error = ConnectionLost(
-            f"connection lost: {exc}" if exc else "connection closed",
-            tls_error=isinstance(exc, ssl.SSLError),
+            f"connection lost: {exc}" if exc else "connection closed by the server",
+            tls_error=refused,
         )
         if not self.ready.done():
             self.ready.set_exception(error)
@@ -398,6 +404,7 @@ class H2Pool:
         self._connecting = 0
         self._queue: collections.deque[_Request] = collections.deque()
         self._closed = False
+        self._dispatch_scheduled = False
         self.connections_opened = 0
 
     async def request(self, method: bytes, path: bytes, headers, body: bytes, timeout: float):
@@ -417,6 +424,16 @@ class H2Pool:
         self._queue.append(_Request(full, body, timeout, future))
         self._dispatch()
         return future
+
+    def schedule_dispatch(self):
+        """Start queued requests soon: after the callbacks of the answers just received."""
+        if not self._dispatch_scheduled and self._queue:
+            self._dispatch_scheduled = True
+            self.loop.call_soon(self._scheduled_dispatch)
+
+    def _scheduled_dispatch(self):
+        self._dispatch_scheduled = False
+        self._dispatch()
 
     def _dispatch(self):
         queue = self._queue
@@ -452,7 +469,9 @@ class H2Pool:
                 connection.schedule_flush()
             if not queue:
                 return
-        if len(self._connections) + self._connecting < self.max_connections:
+        if self._connecting or not all(c.warm for c in self._connections):
+            return
+        if len(self._connections) < self.max_connections:
             self._connecting += 1
             self.loop.create_task(self._connect())
 
@@ -501,6 +520,17 @@ class H2Pool:
             self._connections.remove(connection)
         if self._queue:
             self._dispatch()
+
+    def cancel_queued(self, futures) -> None:
+        """Cancel those of these requests that are still waiting for a stream."""
+        wanted = {id(future) for future in futures if future is not None}
+        keep = collections.deque()
+        for request in self._queue:
+            if id(request.future) in wanted:
+                request.future.cancel()
+            else:
+                keep.append(request)
+        self._queue = keep
 
     @property
     def connection_count(self) -> int:

@@ -433,6 +433,11 @@ class FakeApns:
         self._loop.call_soon_threadsafe(close_all)
 
     @property
+    def provider_tokens_seen(self) -> int:
+        """How many distinct valid provider tokens reached the fake since the last reset."""
+        return sum(1 for claims in self._verified_tokens.values() if isinstance(claims, tuple))
+
+    @property
     def open_connections(self) -> int:
         return len(self._connections)
 
