@@ -184,3 +184,7 @@ LOGGING = {
 }
 
 PUSHPORT_CREDENTIAL_WARNING_DAYS = env.int("PUSHPORT_CREDENTIAL_WARNING_DAYS", default=30)
+
+# The superuser `manage.py bootstrap` creates when absent; without a password it generates one.
+PUSHPORT_ADMIN_USERNAME = env.str("PUSHPORT_ADMIN_USERNAME", default="admin")
+PUSHPORT_ADMIN_PASSWORD = env.str("PUSHPORT_ADMIN_PASSWORD", default="")

@@ -79,14 +79,23 @@ def add_member(*, space: ApiSpace, identifier: str, role: str) -> Membership:
     return Membership.objects.create(space=space, user=user, role=role)
 
 
+def is_last_owner(*, membership: Membership) -> bool:
+    """Whether this member is the space's only owner."""
+    owners = Membership.objects.filter(space_id=membership.space_id, role=Role.OWNER)
+    return list(owners.values_list("pk", flat=True)[:2]) == [membership.pk]
+
+
 def _ensure_another_owner(membership: Membership) -> None:
-    """Refuse to take away the last owner of a space; the caller holds a transaction."""
-    owners = list(
+    """Refuse to take away the space's last owner (as stored); the caller holds a transaction."""
+    # Locking the space's owner rows (in one order) until the transaction ends means two
+    # owners demoting each other at once cannot both succeed.
+    list(
         Membership.objects.select_for_update()
         .filter(space_id=membership.space_id, role=Role.OWNER)
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
-    if owners == [membership.pk]:
+    if is_last_owner(membership=membership):
         raise ValidationError(
             "A space needs at least one owner: make another member an owner first."
         )
@@ -95,7 +104,7 @@ def _ensure_another_owner(membership: Membership) -> None:
 def change_role(*, membership: Membership, role: str) -> None:
     """Give a member another role, never leaving the space without an owner."""
     with transaction.atomic():
-        if membership.role == Role.OWNER and role != Role.OWNER:
+        if role != Role.OWNER:
             _ensure_another_owner(membership)
         membership.role = role
         membership.save(update_fields=["role"])
@@ -104,8 +113,7 @@ def change_role(*, membership: Membership, role: str) -> None:
 def remove_member(*, membership: Membership) -> None:
     """Remove a member, never leaving the space without an owner."""
     with transaction.atomic():
-        if membership.role == Role.OWNER:
-            _ensure_another_owner(membership)
+        _ensure_another_owner(membership)
         membership.delete()
 
 

@@ -1,0 +1,79 @@
+"""Django admin for push credentials, devices, messages and deliveries, scoped to spaces."""
+
+from django.contrib import admin
+
+from portal.admin import SpaceScopedAdmin
+
+from .models import ApnsCredential, Delivery, Device, FcmCredential, Message
+
+
+@admin.register(FcmCredential)
+class FcmCredentialAdmin(SpaceScopedAdmin):
+    list_display = ["space", "project_id", "client_email", "package_name", "health"]
+    list_filter = ["health"]
+    search_fields = ["space__name", "project_id", "client_email"]
+    # What was parsed from the uploaded JSON stays as parsed; upload a new file to change it.
+    readonly_fields = [
+        "space",
+        "project_id",
+        "client_email",
+        "health_changed_at",
+        "created_at",
+        "updated_at",
+    ]
+
+
+@admin.register(ApnsCredential)
+class ApnsCredentialAdmin(SpaceScopedAdmin):
+    list_display = ["space", "kind", "bundle_id", "environment", "not_after", "health"]
+    list_filter = ["kind", "environment", "health"]
+    search_fields = ["space__name", "bundle_id", "key_id", "team_id", "topic"]
+    readonly_fields = [
+        "space",
+        "kind",
+        "key_id",
+        "team_id",
+        "subject",
+        "topic",
+        "not_after",
+        "health_changed_at",
+        "created_at",
+        "updated_at",
+    ]
+
+
+@admin.register(Device)
+class DeviceAdmin(SpaceScopedAdmin):
+    list_display = ["__str__", "space", "platform", "environment", "active", "last_seen_at"]
+    list_filter = ["platform", "active", "environment"]
+    search_fields = ["token", "app_id", "profile__profile_id"]
+    readonly_fields = ["created_at", "deactivated_at", "last_seen_at"]
+    list_select_related = ["space"]
+    raw_id_fields = ["profile", "session"]
+
+
+@admin.register(Message)
+class MessageAdmin(SpaceScopedAdmin):
+    list_display = ["id", "space", "title", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "title", "idempotency_key"]
+    readonly_fields = ["created_at", "updated_at"]
+    list_select_related = ["space"]
+
+    def has_add_permission(self, request):
+        # Messages are sent through the Server API, which resolves targets and queues deliveries.
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(SpaceScopedAdmin):
+    space_path = "message__space"
+    list_display = ["id", "message", "device", "status", "attempts", "provider_status", "sent_at"]
+    list_filter = ["status", "platform"]
+    search_fields = ["id", "message__id", "provider_id"]
+    readonly_fields = ["created_at", "updated_at", "sent_at", "lease_expires_at"]
+    list_select_related = ["message", "device"]
+    raw_id_fields = ["message", "device"]
+
+    def has_add_permission(self, request):
+        return False
