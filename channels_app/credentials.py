@@ -23,6 +23,10 @@ class CredentialError(ValueError):
     """An uploaded credential cannot be used; the message says why."""
 
 
+class PasswordError(CredentialError):
+    """The password given for a .p12 does not fit it."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceAccount:
     """A parsed Google service-account key file."""
@@ -169,12 +173,12 @@ def _load_p12(data: bytes, password: str):
     except ValueError:
         pass
     if not password:
-        raise CredentialError("this .p12 needs a password")
+        raise PasswordError("this .p12 needs a password")
     try:
         pkcs12.load_pkcs12(data, None)
     except ValueError:
-        raise CredentialError("the password does not open this .p12") from None
-    raise CredentialError("this .p12 has no password; leave the password empty")
+        raise PasswordError("the password does not open this .p12") from None
+    raise PasswordError("this .p12 has no password; leave the password empty")
 
 
 def _public_bytes(public_key) -> bytes:

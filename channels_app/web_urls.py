@@ -1,3 +1,14 @@
 """Portal pages for a space's channels."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("spaces/<uuid:space_id>/channels/", views.space_channels, name="space-channels"),
+    path(
+        "spaces/<uuid:space_id>/channels/<str:channel>/remove/",
+        views.space_channel_remove,
+        name="space-channel-remove",
+    ),
+]
