@@ -13,6 +13,8 @@ from channels_app.providers.base import Outcome, PushItem
 from channels_app.providers.fcm import FcmProvider
 from tests import keys
 from tests.factories import FcmCredentialFactory, MessageFactory
+from tests.fakes.fcm import FastFakeFcm
+from tests.services import node_binary
 
 PACKAGE = "com.example.app"
 
@@ -255,3 +257,42 @@ def test_logs_hold_counts_but_never_a_token_or_secret(provider, credential, fcm_
     assert token[:20] not in text
     assert "ya29" not in text
     assert "PRIVATE KEY" not in text
+
+
+@pytest.fixture
+def node_fcm_fake(_provider_ca, settings):
+    fake = FastFakeFcm(node=node_binary(), ca=_provider_ca).start()
+    settings.PUSHPORT_FCM_BASE_URL = fake.base_url
+    settings.PUSHPORT_PROVIDER_CA_BUNDLE = fake.ca.ca_file
+    yield fake
+    fake.stop()
+
+
+def test_the_benchmarks_node_fake_checks_what_the_python_fake_checks(provider, db, node_fcm_fake):
+    credential = FcmCredentialFactory(
+        service_account_json=json.dumps(node_fcm_fake.service_account())
+    )
+    items = [
+        *items_for([device_token()]),
+        *items_for([device_token()], payload=raw_payload({"data": {"count": 1}})),
+        *items_for(["not a token!"]),
+    ]
+    results = provider.send(credential, items)
+    assert [result.outcome for result in results] == [
+        Outcome.DELIVERED,
+        Outcome.REJECTED,
+        Outcome.INVALID_TOKEN,
+    ]
+    assert "TYPE_STRING" in results[1].reason
+    counts = node_fcm_fake.counts
+    assert (counts.token_grants, counts.accepted, counts.requests) == (1, 1, 3)
+
+
+def test_the_benchmarks_node_fake_refuses_a_foreign_assertion(provider, db, node_fcm_fake):
+    info = node_fcm_fake.service_account()
+    info["private_key"] = keys.p8(keys.rsa_key()).decode()
+    credential = FcmCredentialFactory(service_account_json=json.dumps(info))
+    [result] = provider.send(credential, items_for([device_token()]))
+    assert result.outcome is Outcome.CREDENTIAL_ERROR
+    assert "invalid_grant" in result.reason
+    assert node_fcm_fake.counts.token_refusals == 1

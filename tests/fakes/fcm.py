@@ -13,10 +13,12 @@ import json
 import re
 import secrets
 import ssl
+import subprocess
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import h2.config
 import h2.connection
@@ -741,6 +743,88 @@ class _ServerConnection(asyncio.Protocol):
             self.transport.close()
         elif self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
             self.h11.start_next_cycle()
+
+
+class FastFakeFcm:
+    """The same fake on Node's native HTTP/2 server (fcm_fast.mjs), for benchmarks.
+
+    It keeps the checks and the error bodies but not the test controls (scripted failures,
+    records); `counts` asks the Node process.
+    """
+
+    SCRIPT = Path(__file__).with_name("fcm_fast.mjs")
+
+    def __init__(self, *, node: str, ca: TestCA | None = None, max_streams: int = 100):
+        self.node = node
+        self._own_ca = ca is None
+        self.ca = ca or TestCA()
+        self.max_streams = max_streams
+        self.token_lifetime = 3600
+        self.port = 0
+        self._process = None
+
+    base_url = FakeFcm.base_url
+    token_uri = FakeFcm.token_uri
+
+    def start(self, *, port: int = 0, static_tokens: dict[str, float] | None = None):
+        """Start Node; `static_tokens` are access tokens accepted without OAuth (for h2load)."""
+        self._process = subprocess.Popen(
+            [self.node, str(self.SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        config = {
+            "cert_file": self.ca.cert_file,
+            "key_file": self.ca.key_file,
+            "port": port,
+            "max_streams": self.max_streams,
+            "token_lifetime": self.token_lifetime,
+            "static_tokens": static_tokens or {},
+        }
+        self.port = self._command(json.dumps(config))["port"]
+        return self
+
+    def service_account(self, *, project_id: str = "demo-project", key=None) -> dict:
+        """A service-account JSON whose key the fake trusts and whose token_uri is the fake."""
+        info = keys.service_account_json(key=key, project_id=project_id, token_uri=self.token_uri)
+        private = serialization.load_pem_private_key(info["private_key"].encode(), None)
+        public_pem = private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        account = {
+            "client_email": info["client_email"],
+            "private_key_id": info["private_key_id"],
+            "public_key_pem": public_pem.decode(),
+            "project_id": project_id,
+        }
+        self._command(json.dumps(account), answer_is_json=False)
+        return info
+
+    @property
+    def counts(self) -> Counts:
+        answer = self._command("counts")
+        errors = collections.Counter(answer.pop("errors"))
+        return Counts(**answer, errors=errors)
+
+    def _command(self, line: str, *, answer_is_json: bool = True):
+        self._process.stdin.write(line + "\n")
+        self._process.stdin.flush()
+        answer = self._process.stdout.readline()
+        if not answer:
+            raise RuntimeError("the Node fake FCM exited")
+        return json.loads(answer) if answer_is_json else answer.strip()
+
+    def stop(self):
+        if self._process is not None:
+            self._process.stdin.close()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        if self._own_ca:
+            self.ca.cleanup()
 
 
 def main():  # pragma: no cover - a manual tool for h2load
