@@ -8,6 +8,7 @@ from channels_app.providers.base import Provider
 
 PROVIDERS = {
     "ios": "channels_app.providers.apns.ApnsProvider",
+    "android": "channels_app.providers.fcm.FcmProvider",
 }
 
 _instances: dict[str, Provider] = {}

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from channels_app.payloads import FcmPayload, fcm_message
+from channels_app.providers import get_provider
 from channels_app.providers.base import Outcome, PushItem
 from channels_app.providers.fcm import FcmProvider
 from tests import keys
@@ -296,3 +297,7 @@ def test_the_benchmarks_node_fake_refuses_a_foreign_assertion(provider, db, node
     assert result.outcome is Outcome.CREDENTIAL_ERROR
     assert "invalid_grant" in result.reason
     assert node_fcm_fake.counts.token_refusals == 1
+
+
+def test_the_registry_serves_android_with_the_fcm_provider():
+    assert isinstance(get_provider("android"), FcmProvider)
