@@ -8,6 +8,7 @@ from rest_framework import authentication, exceptions, permissions, status
 from portal.errors import ApiError
 
 from .models import Session
+from .spaces import parse_space_id
 from .tokens import decode_session_token
 
 
@@ -39,14 +40,14 @@ class SessionTokenAuthentication(authentication.BaseAuthentication):
             raise SessionTokenRejected(
                 "session_token_invalid", "The bearer token is not a session token of this server."
             ) from None
-        space_id = request.parser_context["kwargs"].get("space_id")
-        if claims["apiSpaceId"] != str(space_id):
+        space_id = parse_space_id(request.parser_context["kwargs"]["space_id"])
+        if _uuid_or_none(claims["apiSpaceId"]) != space_id:
             raise SessionTokenRejected(
                 "session_token_invalid", "This session token belongs to another API space."
             )
         session = (
             Session.objects.select_related("profile", "space")
-            .filter(pk=_uuid_or_none(claims["sessionId"]), space_id=claims["apiSpaceId"])
+            .filter(pk=_uuid_or_none(claims["sessionId"]), space_id=space_id)
             .first()
         )
         if session is None or not session.is_live:

@@ -145,4 +145,6 @@ class ProfileSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Profile) -> dict:
         fixed = super().to_representation(instance)
-        return {"id": fixed.pop("id"), **instance.data, **fixed}
+        body = {"id": fixed["id"], **instance.data, **fixed}
+        body["id"] = fixed["id"]
+        return body

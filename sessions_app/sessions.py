@@ -62,12 +62,14 @@ def create_session(
     device: dict,
     source_ip: str | None,
     push: dict | None = None,
+    api_space_id: str | None = None,
 ) -> tuple[Session, str]:
     """Verify the app's JWT for a challenge and open a session; returns it with its token.
 
     `device` holds the session's device_id, platform, platform_version, sdk_type and
     sdk_version. The profile named by the ID claim is created when new. The challenge, the
-    session and its push registration are saved together or not at all.
+    session and its push registration are saved together or not at all. `api_space_id` is
+    the space id as the URL spelled it, repeated in the token.
     """
     challenge = _challenge(auth=auth, authentication_id=authentication_id)
     profile_id = verify_app_token(auth=auth, token=authentication_token, nonce=challenge.nonce)
@@ -95,7 +97,7 @@ def create_session(
     logger.info(
         "session %s opened in space %s (new profile: %s)", session.id, auth.space_id, created
     )
-    return session, issue_session_token(session=session)
+    return session, issue_session_token(session=session, api_space_id=api_space_id)
 
 
 def end_session(*, session: Session) -> None:

@@ -4,6 +4,8 @@ from django.conf import settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from .spaces import parse_space_id
+
 
 def client_ip(request) -> str | None:
     """The caller's IP: REMOTE_ADDR, or from X-Forwarded-For behind NUM_PROXIES trusted proxies.
@@ -45,4 +47,5 @@ class AnonTokenSpaceThrottle(_SettingRateThrottle):
     rate_setting = "PUSHPORT_ANON_TOKEN_SPACE_RATE"
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": view.kwargs["space_id"]}
+        space_id = parse_space_id(view.kwargs["space_id"])
+        return self.cache_format % {"scope": self.scope, "ident": space_id}

@@ -172,10 +172,14 @@ class _AtobSafeJSONEncoder(json.JSONEncoder):
         return text.replace(">", "\\u003e").replace("?", "\\u003f").replace("~", "\\u007e")
 
 
-def issue_session_token(*, session: Session) -> str:
-    """Pushport's own JWT for a session: a strict HS256 JWT whose payload atob() can read."""
+def issue_session_token(*, session: Session, api_space_id: str | None = None) -> str:
+    """Pushport's own JWT for a session: a strict HS256 JWT whose payload atob() can read.
+
+    `api_space_id` is the space id as the app spelled it (the SDK compares it verbatim with
+    its configuration, and re-authenticates on every call when they differ).
+    """
     claims = {
-        "apiSpaceId": str(session.space_id),
+        "apiSpaceId": api_space_id or str(session.space_id),
         "sub": session.profile.profile_id,
         "sessionId": str(session.id),
         "iat": int(session.created_at.timestamp()),

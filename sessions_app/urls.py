@@ -4,7 +4,8 @@ from django.urls import path
 
 from . import views
 
-# Path ids are plain strings so an id that is not a UUID still gets the API's JSON 404.
+# Path ids are plain strings so an id that is not a UUID still gets the API's JSON 404;
+# a profile id is a JWT subject, which may hold a "/".
 urlpatterns = [
     path(
         "apispaces/<str:space_id>/sessions/start",
@@ -27,7 +28,7 @@ urlpatterns = [
         name="session-detail",
     ),
     path(
-        "apispaces/<str:space_id>/profiles/<str:profile_id>",
+        "apispaces/<str:space_id>/profiles/<path:profile_id>",
         views.ProfileView.as_view(),
         name="profile-detail",
     ),

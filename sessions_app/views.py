@@ -100,6 +100,7 @@ class SessionCreateView(SpaceApiView):
             device=serializer.device(),
             source_ip=client_ip(request),
             push=data.get("push"),
+            api_space_id=space_id,
         )
         body = {"token": token, "session": session}
         return Response(SessionCreatedSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from channels_app.models import Device
 from sessions_app.models import AuthChallenge, Profile, Session
+from sessions_app.tokens import decode_session_token
 from tests.factories import ApiSpaceFactory
 from tests.sessions_app.flows import (
     app_jwt,
@@ -283,3 +284,29 @@ def test_a_session_of_a_deleted_space_is_gone(auth):
     response = client.get(f"{base(space_id)}/sessions/{session['id']}")
 
     assert response.status_code == 404
+
+
+def test_the_session_token_repeats_the_space_id_as_the_app_spelled_it(api, auth):
+    spelled = str(auth.space_id).upper()
+    challenge = start(api, spelled)
+    token = app_jwt(auth, nonce=challenge["nonce"])
+
+    created = api.post(
+        f"/apispaces/{spelled}/sessions", session_body(challenge, token), format="json"
+    )
+    session_token = created.json()["token"]
+
+    assert decode_session_token(session_token)["apiSpaceId"] == spelled
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {session_token}")
+    session_id = created.json()["session"]["id"]
+    for space_id in (spelled, str(auth.space_id)):
+        assert api.get(f"/apispaces/{space_id}/sessions/{session_id}").status_code == 200
+
+
+def test_a_profile_id_with_a_slash_is_reachable(auth):
+    client, _ = open_session(auth, profile_id="google-oauth2/1234")
+
+    response = client.get(f"{base(auth.space_id)}/profiles/google-oauth2%2F1234")
+
+    assert response.status_code == 200
+    assert response.json()["id"] == "google-oauth2/1234"
