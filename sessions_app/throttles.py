@@ -28,10 +28,8 @@ class _SettingRateThrottle(SimpleRateThrottle):
 
     rate_setting = ""
 
-    def __init__(self):
-        # SimpleRateThrottle reads its rate in __init__; read ours per instance instead.
-        self.rate = getattr(settings, self.rate_setting)
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+    def get_rate(self) -> str:
+        return getattr(settings, self.rate_setting)
 
 
 class AnonTokenIpThrottle(_SettingRateThrottle):
