@@ -1,3 +1,28 @@
 """Server API routes: messages and deliveries."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import api_views
+
+urlpatterns = [
+    path(
+        "apispaces/<uuid:space_id>/messages",
+        api_views.MessageCreateView.as_view(),
+        name="api-messages",
+    ),
+    path(
+        "apispaces/<uuid:space_id>/messages/batch",
+        api_views.MessageBatchView.as_view(),
+        name="api-messages-batch",
+    ),
+    path(
+        "apispaces/<uuid:space_id>/messages/<uuid:message_id>",
+        api_views.MessageDetailView.as_view(),
+        name="api-message",
+    ),
+    path(
+        "apispaces/<uuid:space_id>/messages/<uuid:message_id>/deliveries",
+        api_views.MessageDeliveriesView.as_view(),
+        name="api-message-deliveries",
+    ),
+]

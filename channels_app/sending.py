@@ -1,0 +1,86 @@
+"""Accepting messages: store them, resolve their targets to deliveries, and queue the sending."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+
+from . import tasks
+from .models import Delivery, Device, Message
+from .tracking import refresh_statuses
+
+
+def send(*, message: Message) -> None:
+    """Create the deliveries of a saved message and queue them once the transaction commits."""
+    send_all(messages=[message])
+
+
+def send_all(*, messages: Sequence[Message]) -> None:
+    """send() for many saved messages at once: one device query per space, bulk inserts."""
+    profile_ids: dict = defaultdict(set)
+    for message in messages:
+        profile_ids[message.space_id].add(message.to.get("profileId"))
+    devices: dict = defaultdict(list)
+    for space_id, wanted in profile_ids.items():
+        rows = Device.objects.filter(
+            space_id=space_id, active=True, profile__profile_id__in=wanted
+        ).values_list("id", "platform", "profile__profile_id")
+        for device_id, platform, profile_id in rows:
+            devices[(space_id, profile_id)].append((device_id, platform))
+    deliveries = [
+        Delivery(message=message, device_id=device_id, platform=platform)
+        for message in messages
+        for device_id, platform in devices[(message.space_id, message.to.get("profileId"))]
+    ]
+    Delivery.objects.bulk_create(deliveries, batch_size=1000)
+    # A message with no device to go to is settled now; the others when their chunks finish.
+    refresh_statuses(
+        message_ids=[m.pk for m in messages if not devices[(m.space_id, m.to.get("profileId"))]]
+    )
+    ids = [str(d.pk) for d in deliveries]
+    if ids:
+        transaction.on_commit(lambda: tasks.enqueue_chunks(ids))
+
+
+def submit(*, message: Message, idempotency_key: str = "") -> tuple[Message, bool]:
+    """Store and send a message; returns it and whether it is new.
+
+    With an Idempotency-Key already used in the space, the first message is returned and
+    nothing is sent again (the unique constraint settles concurrent duplicates).
+    """
+    messages, created = submit_batch(
+        space=message.space, messages=[message], idempotency_keys=[idempotency_key]
+    )
+    return messages[0], created
+
+
+def submit_batch(
+    *, space, messages: Sequence[Message], idempotency_keys: Sequence[str] = ()
+) -> tuple[list[Message], bool]:
+    """Store and send many messages in one transaction; returns them and whether they are new."""
+    keys = [key for key in idempotency_keys if key]
+    if keys:
+        first = _existing(space, keys)
+        if first is not None:
+            return first, False
+        for message, key in zip(messages, idempotency_keys, strict=True):
+            message.idempotency_key = key or None
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(messages)
+            send_all(messages=messages)
+    except IntegrityError:
+        first = _existing(space, keys) if keys else None
+        if first is None:
+            raise
+        return first, False
+    return list(messages), True
+
+
+def _existing(space, keys: Sequence[str]) -> list[Message] | None:
+    found = {
+        m.idempotency_key: m for m in Message.objects.filter(space=space, idempotency_key__in=keys)
+    }
+    if not found:
+        return None
+    return [found[key] for key in keys if key in found]

@@ -1,0 +1,199 @@
+"""Send API shapes (Comapi "One API" MessageBase and Message, plus Pushport's push fields)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import Delivery, Message, Priority
+from .tracking import message_counts
+
+SUPPORTED_RULES = ("nativePush",)
+# Channels of the Comapi API that Pushport does not deliver (yet): named, not just "invalid".
+KNOWN_RULES = ("appMessaging", "sms", "mms", "email", "fbMessenger", "whatsApp", "rcs")
+
+
+class ToSerializer(serializers.Serializer):
+    profileId = serializers.CharField(max_length=255)
+
+
+class UrlSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2000)
+
+
+class DeepLinkSerializer(serializers.Serializer):
+    trackingLink = serializers.CharField(max_length=2000, required=False)
+    apns = UrlSerializer(required=False)
+    fcm = UrlSerializer(required=False)
+
+
+class PushDataSerializer(serializers.Serializer):
+    apns = serializers.DictField(
+        required=False, help_text="Merged into the APNs payload (keys beside aps, or aps keys)."
+    )
+    fcm = serializers.DictField(
+        required=False, help_text="Merged into the FCM data (values sent as strings)."
+    )
+    isSilent = serializers.BooleanField(required=False, default=False)
+
+
+class NativePushSerializer(serializers.Serializer):
+    data = PushDataSerializer(required=False)
+    deepLink = DeepLinkSerializer(required=False)
+    badge = serializers.IntegerField(required=False, min_value=0)
+    sound = serializers.CharField(required=False, max_length=255)
+    category = serializers.CharField(required=False, max_length=255)
+    icon = serializers.CharField(required=False, max_length=255)
+    collapseKey = serializers.CharField(required=False, max_length=255)
+    priority = serializers.ChoiceField(choices=Priority.values, required=False)
+
+
+class ChannelOptionsSerializer(serializers.Serializer):
+    nativePush = NativePushSerializer(required=False)
+
+
+class MessageRequestSerializer(serializers.Serializer):
+    """One message to send (Comapi MessageBase)."""
+
+    to = ToSerializer()
+    rules = serializers.ListField(child=serializers.CharField(max_length=50), allow_empty=False)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    body = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    metadata = serializers.DictField(required=False)
+    expiresOn = serializers.DateTimeField(required=False)
+    channelOptions = ChannelOptionsSerializer(required=False)
+
+    def validate_rules(self, rules):
+        for rule in rules:
+            if rule in SUPPORTED_RULES:
+                continue
+            if rule in KNOWN_RULES:
+                raise serializers.ValidationError(
+                    f"The channel {rule!r} is not supported; Pushport delivers nativePush.",
+                    code="unsupported_rule",
+                )
+            raise serializers.ValidationError(
+                f"{rule!r} is not a channel; use nativePush.", code="unknown_rule"
+            )
+        return rules
+
+    @staticmethod
+    def to_message(data: dict, *, space) -> Message:
+        """An unsaved Message of one validated item."""
+        push = data.get("channelOptions", {}).get("nativePush", {})
+        push_data = push.get("data", {})
+        return Message(
+            space=space,
+            to=dict(data["to"]),
+            rules=data["rules"],
+            title=data.get("title", ""),
+            body=data.get("body", ""),
+            metadata=data.get("metadata", {}),
+            valid_until=data.get("expiresOn"),
+            apns_data=push_data.get("apns", {}),
+            fcm_data=push_data.get("fcm", {}),
+            silent=push_data.get("isSilent", False),
+            deep_link=_plain(push.get("deepLink", {})),
+            badge=push.get("badge"),
+            sound=push.get("sound", ""),
+            category=push.get("category", ""),
+            icon=push.get("icon", ""),
+            collapse_key=push.get("collapseKey", ""),
+            priority=push.get("priority", Priority.HIGH),
+        )
+
+
+def _plain(value):
+    """Nested OrderedDicts of validated data as plain JSON values."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+class PlatformCountsSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+    pending = serializers.IntegerField(help_text="Not yet sent: queued, sending or retrying.")
+    failed = serializers.IntegerField()
+    total = serializers.IntegerField()
+    failures = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text='Failed deliveries by reason, e.g. {"channel not configured": 2}.',
+    )
+
+
+class MessageSerializer(serializers.Serializer):
+    """A stored message: the echoed request, its status and per-platform counts."""
+
+    messageId = serializers.UUIDField(source="id")
+    status = serializers.CharField()
+    sentOn = serializers.DateTimeField(source="created_at")
+    to = serializers.DictField()
+    rules = serializers.ListField(child=serializers.CharField())
+    title = serializers.CharField()
+    body = serializers.CharField()
+    metadata = serializers.DictField()
+    expiresOn = serializers.DateTimeField(source="valid_until", allow_null=True)
+    channelOptions = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+
+    @extend_schema_field(ChannelOptionsSerializer)
+    def get_channelOptions(self, message: Message) -> dict:
+        fields = {
+            "badge": message.badge,
+            "sound": message.sound,
+            "category": message.category,
+            "icon": message.icon,
+            "collapseKey": message.collapse_key,
+            "deepLink": message.deep_link,
+        }
+        push = {key: value for key, value in fields.items() if value not in (None, "", {})}
+        push["priority"] = message.priority
+        data = {"isSilent": message.silent}
+        if message.apns_data:
+            data["apns"] = message.apns_data
+        if message.fcm_data:
+            data["fcm"] = message.fcm_data
+        push["data"] = data
+        return {"nativePush": push}
+
+    @extend_schema_field(serializers.DictField(child=PlatformCountsSerializer()))
+    def get_counts(self, message: Message) -> dict:
+        return message_counts(message)
+
+
+class BatchItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    messageId = serializers.UUIDField()
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    """One message to one device; the token is shown only as its first 8 characters."""
+
+    deliveryId = serializers.UUIDField(source="id")
+    tokenPrefix = serializers.SerializerMethodField()
+    providerStatus = serializers.IntegerField(source="provider_status", allow_null=True)
+    providerId = serializers.CharField(source="provider_id")
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
+    sentAt = serializers.DateTimeField(source="sent_at", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "deliveryId",
+            "platform",
+            "tokenPrefix",
+            "status",
+            "attempts",
+            "providerStatus",
+            "reason",
+            "providerId",
+            "nextAttemptAt",
+            "sentAt",
+            "createdAt",
+            "updatedAt",
+        ]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_tokenPrefix(self, delivery: Delivery) -> str:
+        return delivery.device.token[:8]

@@ -1,0 +1,308 @@
+"""The delivery engine over real HTTP/2 + TLS sockets to the fake APNs and FCM."""
+
+import datetime as dt
+import logging
+
+import pytest
+from django.utils import timezone
+
+from channels_app import delivery, sending, tasks
+from channels_app.models import Delivery, DeliveryStatus, Health, MessageStatus, Platform
+from channels_app.tracking import message_counts
+from tests.factories import DeviceFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def send_now(space, django_capture_on_commit_callbacks):
+    """Send a message to alice in process, as the API does, and return it settled."""
+
+    def send(**fields):
+        message = MessageFactory(space=space, to={"profileId": "alice"}, **fields)
+        with django_capture_on_commit_callbacks(execute=True):
+            sending.send(message=message)
+        message.refresh_from_db()
+        return message
+
+    return send
+
+
+def only_delivery(device) -> Delivery:
+    return Delivery.objects.get(device=device)
+
+
+def test_it_delivers_to_every_device_of_the_profile_and_stores_provider_ids(
+    configured, iphone, pixel, send_now, apns_fake, fcm_fake
+):
+    message = send_now(title="Hi", body="there")
+
+    ios, android = only_delivery(iphone), only_delivery(pixel)
+    assert ios.status == android.status == DeliveryStatus.DELIVERED
+    assert ios.provider_id == str(ios.pk)
+    assert android.provider_id.startswith("projects/pushport-test/messages/")
+    assert ios.provider_status == android.provider_status == 200
+    assert ios.attempts == android.attempts == 1
+    assert ios.sent_at and android.sent_at
+    assert [n.token for n in apns_fake.notifications] == [iphone.token]
+    assert apns_fake.notifications[0].payload["aps"]["alert"] == {"title": "Hi", "body": "there"}
+    assert fcm_fake.messages_for(pixel.token)[0]["notification"] == {
+        "title": "Hi",
+        "body": "there",
+    }
+    assert message.status == MessageStatus.SENT
+    counts = message_counts(message)
+    assert counts["ios"] == {"sent": 1, "pending": 0, "failed": 0, "total": 1, "failures": {}}
+    assert counts["android"]["sent"] == 1
+
+
+def test_it_skips_inactive_devices_and_other_profiles(configured, iphone, space, send_now):
+    DeviceFactory(space=space, profile=iphone.profile, active=False)
+    DeviceFactory(space=space)
+
+    message = send_now()
+
+    assert list(message.deliveries.values_list("device", flat=True)) == [iphone.pk]
+
+
+def test_a_profile_without_devices_fails_at_once(configured, profile, send_now):
+    message = send_now()
+
+    assert message.status == MessageStatus.FAILED
+    assert message_counts(message)["ios"]["total"] == 0
+
+
+def test_it_deactivates_a_device_apns_calls_unregistered(configured, iphone, send_now, apns_fake):
+    iphone.registered_at = timezone.now() - dt.timedelta(days=2)
+    iphone.save()
+    gone = timezone.now() - dt.timedelta(days=1)
+    apns_fake.fail(iphone.token, 410, "Unregistered", timestamp=int(gone.timestamp() * 1000))
+
+    message = send_now()
+
+    iphone.refresh_from_db()
+    assert not iphone.active
+    assert iphone.deactivation_reason == "Unregistered"
+    assert iphone.deactivated_at is not None
+    assert only_delivery(iphone).status == DeliveryStatus.INVALID_TOKEN
+    assert message.status == MessageStatus.FAILED
+    assert message_counts(message)["ios"]["failures"] == {"Unregistered": 1}
+
+
+def test_a_device_registered_again_after_the_410_stays_active(
+    configured, iphone, send_now, apns_fake
+):
+    gone = timezone.now() - dt.timedelta(hours=1)
+    apns_fake.fail(iphone.token, 410, "Unregistered", timestamp=int(gone.timestamp() * 1000))
+
+    send_now()
+
+    iphone.refresh_from_db()
+    assert iphone.active
+    assert only_delivery(iphone).status == DeliveryStatus.INVALID_TOKEN
+
+
+def test_it_deactivates_a_bad_device_token(configured, iphone, send_now, apns_fake):
+    apns_fake.fail(iphone.token, 400, "BadDeviceToken")
+
+    send_now()
+
+    iphone.refresh_from_db()
+    assert (iphone.active, iphone.deactivation_reason) == (False, "BadDeviceToken")
+
+
+def test_it_deactivates_a_token_fcm_calls_unregistered(configured, pixel, send_now, fcm_fake):
+    fcm_fake.fail(pixel.token, 404, "UNREGISTERED")
+
+    send_now()
+
+    pixel.refresh_from_db()
+    assert not pixel.active
+    assert pixel.deactivation_reason.startswith("UNREGISTERED")
+    assert only_delivery(pixel).status == DeliveryStatus.INVALID_TOKEN
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [(500, "InternalServerError"), (503, "ServiceUnavailable"), (429, "TooManyRequests")],
+)
+def test_it_retries_apns_with_backoff_then_delivers(
+    configured, iphone, send_now, apns_fake, status, reason
+):
+    apns_fake.fail(iphone.token, status, reason, times=2)
+
+    message = send_now()
+
+    sent = only_delivery(iphone)
+    assert (sent.status, sent.attempts) == (DeliveryStatus.DELIVERED, 3)
+    assert apns_fake.counts.accepted == 1
+    assert message.status == MessageStatus.SENT
+
+
+def test_it_retries_fcm_unavailable_then_delivers(configured, pixel, send_now, fcm_fake):
+    fcm_fake.fail(pixel.token, 503, "UNAVAILABLE", times=1)
+
+    send_now()
+
+    sent = only_delivery(pixel)
+    assert (sent.status, sent.attempts) == (DeliveryStatus.DELIVERED, 2)
+
+
+def test_it_gives_up_after_the_most_attempts(configured, iphone, send_now, apns_fake, settings):
+    settings.PUSHPORT_DELIVERY_MAX_ATTEMPTS = 3
+    apns_fake.fail(iphone.token, 503, "ServiceUnavailable")
+
+    message = send_now()
+
+    failed = only_delivery(iphone)
+    assert (failed.status, failed.attempts, failed.provider_status) == (
+        DeliveryStatus.FAILED,
+        3,
+        503,
+    )
+    assert failed.reason == "gave up after 3 attempts: ServiceUnavailable"
+    assert apns_fake.counts.requests == 3
+    assert message.status == MessageStatus.FAILED
+    iphone.refresh_from_db()
+    assert iphone.active
+
+
+def test_the_backoff_grows_and_honours_retry_after(settings):
+    settings.PUSHPORT_RETRY_BASE_SECONDS = 2
+    settings.PUSHPORT_RETRY_MAX_SECONDS = 900
+
+    first = delivery.retry_delay(attempts=1, retry_after=None)
+    fourth = delivery.retry_delay(attempts=4, retry_after=None)
+
+    assert 1 <= first <= 2
+    assert 8 <= fourth <= 16
+    assert delivery.retry_delay(attempts=1, retry_after=30) == 30
+    assert delivery.retry_delay(attempts=30, retry_after=None) == 900
+
+
+def test_a_rejected_delivery_is_never_retried(configured, iphone, send_now, apns_fake):
+    apns_fake.fail(iphone.token, 400, "PayloadTooLarge")
+
+    send_now()
+
+    failed = only_delivery(iphone)
+    assert (failed.status, failed.reason, failed.attempts) == (
+        DeliveryStatus.FAILED,
+        "PayloadTooLarge",
+        1,
+    )
+    assert apns_fake.counts.requests == 1
+
+
+def test_a_refused_credential_fails_the_rest_of_the_send_and_deactivates_nothing(
+    configured, space, profile, send_now, apns_fake, apns_credential, settings
+):
+    settings.PUSHPORT_DELIVERY_CHUNK_SIZE = 1
+    phones = DeviceFactory.create_batch(3, space=space, profile=profile, platform=Platform.IOS)
+    apns_fake.keys.clear()  # Apple no longer knows the key: InvalidProviderToken
+
+    message = send_now()
+
+    apns_credential.refresh_from_db()
+    assert apns_credential.health == Health.NEEDS_ATTENTION
+    assert apns_credential.health_reason == "InvalidProviderToken"
+    assert set(message.deliveries.values_list("status", flat=True)) == {DeliveryStatus.FAILED}
+    assert apns_fake.counts.requests == 1  # the other chunks failed fast
+    assert all(
+        phone.active for phone in type(phones[0]).objects.filter(pk__in=[p.pk for p in phones])
+    )
+    assert message.status == MessageStatus.FAILED
+
+
+def test_a_later_success_clears_the_credential_flag(
+    configured, iphone, send_now, apns_fake, apns_credential
+):
+    apns_credential.mark_needs_attention("InvalidProviderToken")
+
+    send_now()
+
+    apns_credential.refresh_from_db()
+    assert apns_credential.health == Health.OK
+    assert only_delivery(iphone).status == DeliveryStatus.DELIVERED
+
+
+def test_a_platform_without_credentials_fails_as_not_configured(
+    apns_credential, iphone, pixel, send_now, caplog
+):
+    with caplog.at_level(logging.INFO, logger="channels_app.delivery"):
+        message = send_now()
+
+    assert only_delivery(iphone).status == DeliveryStatus.DELIVERED
+    assert only_delivery(pixel).reason == "channel not configured"
+    assert message_counts(message)["android"]["failures"] == {"channel not configured": 1}
+    assert message.status == MessageStatus.SENT
+    line = next(r.getMessage() for r in caplog.records if "delivery chunk" in r.getMessage())
+    assert "delivered=1" in line and "not_configured=1" in line
+    assert iphone.token not in caplog.text and pixel.token not in caplog.text
+
+
+def test_an_expired_message_is_not_sent(configured, iphone, space, apns_fake):
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)
+    message.valid_until = timezone.now() - dt.timedelta(seconds=1)
+    message.save()
+
+    tasks.deliver_chunk([str(d.pk) for d in message.deliveries.all()])
+
+    assert only_delivery(iphone).reason == "valid_until_past"
+    assert apns_fake.counts.requests == 0
+
+
+def test_two_workers_never_claim_the_same_delivery(configured, iphone, space):
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)
+    ids = list(message.deliveries.values_list("id", flat=True))
+
+    _, first = delivery.claim(delivery_ids=ids, now=timezone.now())
+    _, second = delivery.claim(delivery_ids=ids, now=timezone.now())
+
+    assert [d.pk for d in first] == ids
+    assert second == []
+
+
+def test_a_delivered_delivery_is_never_sent_again(configured, iphone, send_now, apns_fake):
+    message = send_now()
+
+    report = tasks.deliver_chunk([str(d.pk) for d in message.deliveries.all()])
+
+    assert report == {}
+    assert apns_fake.counts.requests == 1
+
+
+def test_a_dead_workers_lease_is_reclaimed_and_delivered_exactly_once(
+    configured, iphone, pixel, space, apns_fake, fcm_fake
+):
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)
+    ids = list(message.deliveries.values_list("id", flat=True))
+    # A worker claims the chunk and dies before sending anything.
+    delivery.claim(delivery_ids=ids, now=timezone.now() - dt.timedelta(hours=1))
+    assert tasks.deliver_chunk([str(pk) for pk in ids]) == {}
+
+    assert tasks.reclaim_expired_leases() == 2
+
+    assert set(message.deliveries.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
+    assert message.deliveries.get(device=iphone).attempts == 2
+    assert apns_fake.counts.accepted == 1
+    assert len(fcm_fake.messages_for(pixel.token)) == 1
+    assert tasks.reclaim_expired_leases() == 0
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+
+
+def test_a_late_worker_does_not_overwrite_a_reclaimed_delivery(configured, iphone, space):
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)
+    ids = list(message.deliveries.values_list("id", flat=True))
+    token, claimed = delivery.claim(delivery_ids=ids, now=timezone.now() - dt.timedelta(hours=1))
+    delivery.reclaim_expired_leases()
+
+    claimed[0].status = DeliveryStatus.DELIVERED
+    delivery._write_back(claimed, token=token, invalid=[])
+
+    assert only_delivery(iphone).status == DeliveryStatus.RETRYING
