@@ -38,12 +38,23 @@ CHECK_TOPIC = "pushport-credential-check"
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _INVALID_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 _CREDENTIAL_CODES = frozenset({"THIRD_PARTY_AUTH_ERROR", "APNS_AUTH_ERROR"})
-_TOKEN_ENDPOINT_ERRORS = (requests.RequestException, google.auth.exceptions.TransportError, OSError)
 _NOT_SENT = "not sent: the credential was refused earlier in this send"
 
 
 class CredentialRefused(Exception):
     """Google would not issue an access token for the service account."""
+
+
+class TokenEndpointUnavailable(Exception):
+    """The OAuth token endpoint failed in a way worth trying again later."""
+
+
+_TOKEN_ENDPOINT_ERRORS = (
+    TokenEndpointUnavailable,
+    requests.RequestException,
+    google.auth.exceptions.TransportError,
+    OSError,
+)
 
 
 class _TokenRequest(google.auth.transport.requests.Request):
@@ -97,6 +108,8 @@ class _FcmClient:
                         None, self.google.refresh, _TokenRequest(timeout=self.timeout)
                     )
                 except google.auth.exceptions.RefreshError as exc:
+                    if getattr(exc, "retryable", False):
+                        raise TokenEndpointUnavailable(_refresh_reason(exc)) from exc
                     raise CredentialRefused(_refresh_reason(exc)) from exc
             self.headers = [
                 (b"authorization", f"Bearer {self.google.token}".encode()),
@@ -274,7 +287,8 @@ class FcmProvider:
     platform = "android"
 
     def __init__(self):
-        self._clients: dict[tuple, _FcmClient] = {}
+        # credential pk -> (what the client was made from, the client)
+        self._clients: dict = {}
 
     def send(self, credential, items: Sequence[PushItem]) -> list[Result]:
         """Send every item with the credential; one Result per item, in order."""
@@ -292,7 +306,7 @@ class FcmProvider:
             {"validate_only": True, "message": {"topic": CHECK_TOPIC, "data": {"check": "1"}}}
         ).encode()
         try:
-            client = self._client(credential)
+            client = await self._client(credential)
             headers = await client.request_headers()
             response = await client.pool.request(
                 b"POST", client.path, headers, body, client.timeout
@@ -309,7 +323,7 @@ class FcmProvider:
         results: list[Result | None] = [None] * len(items)
         client = None
         try:
-            client = self._client(credential)
+            client = await self._client(credential)
             headers = await client.request_headers()
             todo = collections.deque(range(len(items)))
             final = False
@@ -335,14 +349,15 @@ class FcmProvider:
         clients, self._clients = list(self._clients.values()), {}
 
         async def close_all():
-            for client in clients:
+            for _, client in clients:
                 await client.pool.aclose()
 
         runner.run(close_all())
 
     def _log(self, client, results: list[Result], seconds: float) -> None:
         counts = collections.Counter(result.outcome for result in results)
-        logger.info(
+        logger.log(
+            logging.WARNING if counts[Outcome.CREDENTIAL_ERROR] else logging.INFO,
             "fcm send project=%s items=%d delivered=%d retry=%d invalid_token=%d rejected=%d "
             "credential_error=%d seconds=%.3f",
             client.project_id if client else "?",
@@ -355,24 +370,29 @@ class FcmProvider:
             seconds,
         )
 
-    def _client(self, credential) -> _FcmClient:
-        """The credential's client, made anew when the credential or the endpoint changed."""
+    async def _client(self, credential) -> _FcmClient:
+        """The credential's client; a new one (the old closed) when it or the endpoint changed."""
         document = credential.service_account_json
         key = (
-            credential.pk,
             hashlib.sha256(document.encode()).hexdigest(),
             settings.PUSHPORT_FCM_BASE_URL,
             settings.PUSHPORT_PROVIDER_CA_BUNDLE,
             credential.max_connections,
             credential.response_timeout,
         )
-        client = self._clients.get(key)
-        if client is None:
+        known = self._clients.get(credential.pk)
+        if known is not None and known[0] == key:
+            return known[1]
+        try:
             client = _FcmClient(
                 info=json.loads(document),
                 base_url=settings.PUSHPORT_FCM_BASE_URL,
                 max_connections=credential.max_connections,
                 timeout=credential.response_timeout,
             )
-            self._clients[key] = client
+        except (ValueError, KeyError) as exc:
+            raise CredentialRefused(f"the service-account JSON is unusable: {exc!r}"[:200]) from exc
+        self._clients[credential.pk] = (key, client)
+        if known is not None:
+            await known[1].pool.aclose()
         return client

@@ -301,3 +301,18 @@ def test_the_benchmarks_node_fake_refuses_a_foreign_assertion(provider, db, node
 
 def test_the_registry_serves_android_with_the_fcm_provider():
     assert isinstance(get_provider("android"), FcmProvider)
+
+
+def test_a_changed_service_account_gets_its_own_token(provider, credential, fcm_fake):
+    assert provider.send(credential, items_for([device_token()]))[0].outcome is Outcome.DELIVERED
+    credential.service_account_json = json.dumps(fcm_fake.service_account())
+    assert provider.send(credential, items_for([device_token()]))[0].outcome is Outcome.DELIVERED
+    assert fcm_fake.counts.token_grants == 2
+
+
+def test_an_unusable_service_account_is_a_credential_error(provider, credential, fcm_fake):
+    credential.service_account_json = json.dumps({"type": "service_account"})
+    [result] = provider.send(credential, items_for([device_token()]))
+    assert result.outcome is Outcome.CREDENTIAL_ERROR
+    assert "unusable" in result.reason
+    assert fcm_fake.counts.requests == 0
