@@ -1,14 +1,13 @@
 """DRF authentication for SDK calls: `Authorization: Bearer <session token>`."""
 
-import uuid
-
 import jwt
 from rest_framework import authentication, exceptions, permissions, status
 
 from portal.errors import ApiError
 
 from .models import Session
-from .spaces import parse_space_id
+from .sessions import find_session
+from .spaces import as_uuid, parse_space_id
 from .tokens import decode_session_token
 
 
@@ -41,15 +40,11 @@ class SessionTokenAuthentication(authentication.BaseAuthentication):
                 "session_token_invalid", "The bearer token is not a session token of this server."
             ) from None
         space_id = parse_space_id(request.parser_context["kwargs"]["space_id"])
-        if _uuid_or_none(claims["apiSpaceId"]) != space_id:
+        if as_uuid(claims["apiSpaceId"]) != space_id:
             raise SessionTokenRejected(
                 "session_token_invalid", "This session token belongs to another API space."
             )
-        session = (
-            Session.objects.select_related("profile", "space")
-            .filter(pk=_uuid_or_none(claims["sessionId"]), space_id=space_id)
-            .first()
-        )
+        session = find_session(space_id=space_id, session_id=claims["sessionId"])
         if session is None or not session.is_live:
             raise SessionTokenRejected(
                 "session_expired", "This session has ended or expired; start a new session."
@@ -58,13 +53,6 @@ class SessionTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="session"'
-
-
-def _uuid_or_none(value: str):
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 class HasSession(permissions.BasePermission):

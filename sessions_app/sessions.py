@@ -2,7 +2,6 @@
 
 import logging
 import secrets
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from .models import AppMessagingAuth, AuthChallenge, Profile, Session
 from .push import register_push
+from .spaces import as_uuid
 from .tokens import InvalidAppToken, issue_session_token, verify_app_token
 
 logger = logging.getLogger(__name__)
@@ -33,11 +33,9 @@ def open_challenge_exists(*, auth: AppMessagingAuth, nonce: str) -> bool:
 
 
 def _challenge(*, auth: AppMessagingAuth, authentication_id: str) -> AuthChallenge:
-    try:
-        challenge_id = uuid.UUID(str(authentication_id))
-    except ValueError:
-        challenge_id = None
-    challenge = AuthChallenge.objects.filter(pk=challenge_id, space=auth.space).first()
+    challenge = AuthChallenge.objects.filter(
+        pk=as_uuid(authentication_id), space=auth.space
+    ).first()
     if challenge is None:
         raise InvalidAppToken(
             "authentication_unknown",
@@ -100,7 +98,18 @@ def create_session(
     return session, issue_session_token(session=session, api_space_id=api_space_id)
 
 
+def find_session(*, space_id, session_id: str) -> Session | None:
+    """The space's session with this id (live or not), or None; any string is a valid question."""
+    return (
+        Session.objects.select_related("profile", "space")
+        .filter(pk=as_uuid(session_id), space_id=space_id)
+        .first()
+    )
+
+
 def end_session(*, session: Session) -> None:
     """End a session: its token stops working; its profile and devices stay."""
-    Session.objects.filter(pk=session.pk).update(is_active=False, ended_at=timezone.now())
+    Session.objects.filter(pk=session.pk, is_active=True).update(
+        is_active=False, ended_at=timezone.now()
+    )
     session.is_active = False

@@ -16,12 +16,20 @@ def space_not_found() -> ApiError:
     )
 
 
+def as_uuid(value) -> uuid.UUID | None:
+    """The UUID a client-supplied id spells, or None when it spells none."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def parse_space_id(space_id: str) -> uuid.UUID:
     """The UUID in a URL's apiSpaceId; 404 space_not_found when it is not one."""
-    try:
-        return uuid.UUID(str(space_id))
-    except ValueError:
-        raise space_not_found() from None
+    parsed = as_uuid(space_id)
+    if parsed is None:
+        raise space_not_found()
+    return parsed
 
 
 def auth_for_space(space_id: str) -> AppMessagingAuth:

@@ -33,6 +33,11 @@ urlpatterns = [
         name="profile-detail",
     ),
     path(
+        "cpaas/sessions/<str:session_id>",
+        views.CpaasSessionView.as_view(),
+        name="cpaas-session-detail",
+    ),
+    path(
         "cpaas/sessions/tokens/anon",
         views.CpaasAnonTokenView.as_view(),
         name="cpaas-anon-token",

@@ -23,7 +23,13 @@ from .serializers import (
     SessionSerializer,
     SessionStartSerializer,
 )
-from .sessions import create_session, end_session, open_challenge_exists, start_authentication
+from .sessions import (
+    create_session,
+    end_session,
+    find_session,
+    open_challenge_exists,
+    start_authentication,
+)
 from .spaces import auth_for_space, parse_space_id, space_not_found
 from .throttles import AnonTokenIpThrottle, AnonTokenSpaceThrottle, client_ip
 from .tokens import issue_anonymous_token
@@ -268,10 +274,50 @@ class AnonTokenView(AnonTokenMixin, SpaceApiView):
         return self.mint(request, auth)
 
 
-class CpaasAnonTokenView(AnonTokenMixin, APIView):
-    """dotdigital's /cpaas form: the space comes from the Basic credentials."""
+class CpaasApiView(APIView):
+    """A dotdigital /cpaas route: HTTP Basic with the apiSpaceId and an API key of that space."""
 
     authentication_classes = [BasicApiKeyAuthentication]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.auth is None:
+            self.permission_denied(request, message="Basic credentials are required.")
+
+
+class CpaasSessionView(CpaasApiView):
+    """A server reads or ends any session of its space."""
+
+    def session(self, session_id: str):
+        session = find_session(space_id=self.request.auth.space_id, session_id=session_id)
+        if session is None:
+            raise ApiError(
+                "session_not_found",
+                "This space has no session with this id.",
+                status_code=status.HTTP_404_NOT_FOUND,
+            )
+        return session
+
+    @extend_schema(
+        tags=SESSION_API,
+        summary="Read a session of the space",
+        responses={200: SessionSerializer, **errors(401, 404)},
+    )
+    def get(self, request, session_id):
+        return Response(SessionSerializer(self.session(session_id)).data)
+
+    @extend_schema(
+        tags=SESSION_API,
+        summary="End a session of the space (its profile and devices stay)",
+        responses={204: None, **errors(401, 404)},
+    )
+    def delete(self, request, session_id):
+        end_session(session=self.session(session_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CpaasAnonTokenView(AnonTokenMixin, CpaasApiView):
+    """dotdigital's /cpaas form: the space comes from the Basic credentials."""
 
     @extend_schema(
         tags=SESSION_API,
@@ -280,6 +326,4 @@ class CpaasAnonTokenView(AnonTokenMixin, APIView):
         responses={200: AnonTokenSerializer, **errors(400, 401, 403, 404)},
     )
     def get(self, request):
-        if request.auth is None:
-            self.permission_denied(request, message="Basic credentials are required.")
         return self.mint(request, auth_for_space(request.auth.space_id))

@@ -1,5 +1,6 @@
 """Helpers that walk the Session API flow as an SDK does, for tests of every app."""
 
+import base64
 import time
 import uuid
 
@@ -23,6 +24,11 @@ def app_jwt(auth: AppMessagingAuth, *, nonce: str, algorithm: str = "HS256", **c
     }
     payload = {key: value for key, value in payload.items() if value is not None}
     return jwt.encode(payload, auth.shared_secret, algorithm=algorithm)
+
+
+def basic(space_id, key) -> str:
+    """HTTP Basic credentials as dotdigital's /cpaas routes take them."""
+    return "Basic " + base64.b64encode(f"{space_id}:{key}".encode()).decode()
 
 
 def base(space_id) -> str:

@@ -8,7 +8,7 @@ from django.test import override_settings
 
 from portal.apikeys import create_api_key, revoke_api_key
 from sessions_app.models import AnonymousTokenAccess
-from tests.sessions_app.flows import base, session_body, start
+from tests.sessions_app.flows import base, basic, session_body, start
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +20,6 @@ def anon_url(space_id, *, user_id="visitor-1", nonce="n") -> str:
 def set_access(auth, access):
     auth.anonymous_token_access = access
     auth.save()
-
-
-def basic(space_id, key) -> str:
-    return "Basic " + base64.b64encode(f"{space_id}:{key}".encode()).decode()
 
 
 def test_an_api_key_of_the_space_mints_a_token_that_opens_a_session(api, auth, api_key):

@@ -14,6 +14,7 @@ from tests.factories import ApiSpaceFactory
 from tests.sessions_app.flows import (
     app_jwt,
     base,
+    basic,
     create_session,
     open_session,
     session_body,
@@ -310,3 +311,48 @@ def test_a_profile_id_with_a_slash_is_reachable(auth):
 
     assert response.status_code == 200
     assert response.json()["id"] == "google-oauth2/1234"
+
+
+def test_a_server_reads_and_ends_a_session_of_its_space_through_cpaas(api, auth, api_key):
+    client, session = open_session(auth)
+    url = f"/cpaas/sessions/{session['id']}"
+    credentials = {"HTTP_AUTHORIZATION": basic(auth.space_id, api_key)}
+
+    read = api.get(url, **credentials)
+    assert read.status_code == 200
+    assert read.json()["id"] == session["id"] and read.json()["isActive"] is True
+
+    assert api.delete(url, **credentials).status_code == 204
+    assert api.delete(url, **credentials).status_code == 204
+    assert api.get(url, **credentials).json()["isActive"] is False
+    assert client.get(f"{base(auth.space_id)}/sessions/{session['id']}").status_code == 401
+
+
+@pytest.mark.parametrize("session_id", ["not-a-uuid", str(uuid.uuid4())])
+def test_cpaas_answers_404_for_an_unknown_session(api, auth, api_key, session_id):
+    response = api.get(
+        f"/cpaas/sessions/{session_id}", HTTP_AUTHORIZATION=basic(auth.space_id, api_key)
+    )
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "session_not_found"
+
+
+def test_cpaas_answers_404_for_another_spaces_session(api, auth, other_auth, api_key):
+    _, theirs = open_session(other_auth)
+
+    for method in ("get", "delete"):
+        response = getattr(api, method)(
+            f"/cpaas/sessions/{theirs['id']}", HTTP_AUTHORIZATION=basic(auth.space_id, api_key)
+        )
+        assert response.status_code == 404
+    assert Session.objects.get(pk=theirs["id"]).is_active
+
+
+def test_cpaas_sessions_need_basic_credentials(api, auth):
+    _, session = open_session(auth)
+
+    response = api.get(f"/cpaas/sessions/{session['id']}")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic")
