@@ -11,7 +11,8 @@ const path = require("path");
 const { LocalStorage } = require("node-localstorage");
 const XHR2 = require("xhr2");
 
-// Every request the SDK makes, so the test can check the wire (methods, paths, If-Match).
+// Every request the SDK makes, so the test can check the wire (methods, paths, If-Match,
+// statuses).
 const requests = [];
 
 class RecordingXMLHttpRequest extends XHR2 {
@@ -25,6 +26,13 @@ class RecordingXMLHttpRequest extends XHR2 {
     this._record = { method, path: new URL(url).pathname, headers: {} };
     requests.push(this._record);
     return super.open(method, url, ...rest);
+  }
+
+  send(body) {
+    this.addEventListener("loadend", () => {
+      this._record.status = this.status;
+    });
+    return super.send(body);
   }
 
   setRequestHeader(name, value) {
@@ -103,6 +111,17 @@ async function main() {
   result.stalePatch = await sdk.services.profile
     .patchProfile(result.session.profileId, { colour: "red" }, '"stale"')
     .then(() => ({ statusCode: 200 }), failure);
+
+  // The app's backend ends the session: the SDK's next call gets a 401, authenticates again
+  // (re-sending its push details in POST /sessions) and retries the call.
+  const basic = Buffer.from(`${spaceId}:${apiKey}`).toString("base64");
+  const revoked = await fetch(`${baseUrl}/cpaas/sessions/${result.session.id}`, {
+    method: "DELETE",
+    headers: { Authorization: `Basic ${basic}` },
+  });
+  result.revokedStatus = revoked.status;
+  result.profileAfterRevocation = await sdk.services.profile.getMyProfile();
+  result.sessionAfterRevocation = await sdk.startSession();
 
   result.ended = await sdk.endSession();
   result.authChallenges = authChallenges;

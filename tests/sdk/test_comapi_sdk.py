@@ -77,7 +77,6 @@ def test_the_sdk_starts_a_session_through_an_anonymous_token(flow):
     assert session["isActive"] is True
     # The second startSession() reused the cached token: the SDK could decode its payload.
     assert output["secondSession"]["id"] == session["id"]
-    assert output["authChallenges"] == 1
     stored = Session.objects.get(pk=session["id"])
     assert stored.space_id == auth.space_id
     assert stored.device_id == session["deviceId"]
@@ -127,7 +126,11 @@ def test_the_sdk_reads_and_writes_its_profile_with_etags(flow):
         ("PUT", "profiles/anon_visitor-42"),
         ("PATCH", "profiles/anon_visitor-42"),
         ("PATCH", "profiles/anon_visitor-42"),
-        ("DELETE", f"sessions/{session_id}"),
+        ("GET", "profiles/anon_visitor-42"),
+        ("GET", "sessions/start"),
+        ("POST", "sessions"),
+        ("GET", "profiles/anon_visitor-42"),
+        ("DELETE", f"sessions/{output['sessionAfterRevocation']['id']}"),
     ]
     put, patch = output["requests"][5], output["requests"][6]
     # The SDK sent back the ETags it read, which Pushport accepted.
@@ -135,11 +138,28 @@ def test_the_sdk_reads_and_writes_its_profile_with_etags(flow):
     assert patch["headers"]["if-match"] != put["headers"]["if-match"]
 
 
+def test_a_revoked_session_makes_the_sdk_authenticate_again_and_retry(flow):
+    auth, output = flow
+    assert output["revokedStatus"] == 204
+    assert output["profileAfterRevocation"]["nickname"] == "Ada"
+    assert output["authChallenges"] == 2
+    first, second = output["session"], output["sessionAfterRevocation"]
+    assert second["id"] != first["id"]
+    assert second["profileId"] == first["profileId"]
+    statuses = [r["status"] for r in output["requests"]]
+    assert statuses == [200, 201, 204, 204, 200, 200, 200, 412, 401, 200, 201, 200, 204]
+    # The SDK re-sent its APNs details with the new session: the device follows it.
+    apns = Device.objects.get(space=auth.space, platform=Platform.IOS)
+    assert str(apns.session_id) == second["id"]
+    assert apns.active and apns.environment == "development"
+
+
 def test_ending_the_session_keeps_the_profile_and_its_devices(flow):
     auth, output = flow
     assert output["ended"] is True
-    session = Session.objects.get(pk=output["session"]["id"])
-    assert session.is_active is False
-    assert session.ended_at is not None
+    sessions = Session.objects.filter(space=auth.space)
+    assert sessions.count() == 2
+    assert not sessions.filter(is_active=True).exists()
+    assert all(session.ended_at for session in sessions)
     profile = Profile.objects.get(space=auth.space, profile_id="anon_visitor-42")
     assert profile.devices.filter(active=True, platform=Platform.IOS).count() == 1
