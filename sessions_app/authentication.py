@@ -6,7 +6,7 @@ from rest_framework import authentication, exceptions, permissions, status
 from portal.errors import ApiError
 
 from .models import Session
-from .sessions import find_session
+from .sessions import find_session, note_activity
 from .spaces import as_uuid, parse_space_id
 from .tokens import decode_session_token
 
@@ -49,6 +49,7 @@ class SessionTokenAuthentication(authentication.BaseAuthentication):
             raise SessionTokenRejected(
                 "session_expired", "This session has ended or expired; start a new session."
             )
+        note_activity(session=session)
         return (None, session)
 
     def authenticate_header(self, request):

@@ -15,6 +15,9 @@ from .tokens import InvalidAppToken, issue_session_token, verify_app_token
 
 logger = logging.getLogger(__name__)
 
+# Writing on every request would serialize a busy profile on one row; a minute is precise enough.
+ACTIVITY_PRECISION = timedelta(minutes=1)
+
 
 def start_authentication(*, auth: AppMessagingAuth) -> AuthChallenge:
     """A fresh single-use nonce for the space, valid for PUSHPORT_AUTH_CHALLENGE_LIFETIME."""
@@ -105,6 +108,15 @@ def find_session(*, space_id, session_id: str) -> Session | None:
         .filter(pk=as_uuid(session_id), space_id=space_id)
         .first()
     )
+
+
+def note_activity(*, session: Session) -> None:
+    """Record that the session's profile was active now (at most one write a minute)."""
+    profile = session.profile
+    now = timezone.now()
+    if profile.last_seen_at is None or now - profile.last_seen_at > ACTIVITY_PRECISION:
+        Profile.objects.filter(pk=profile.pk).update(last_seen_at=now)
+        profile.last_seen_at = now
 
 
 def end_session(*, session: Session) -> None:

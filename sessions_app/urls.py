@@ -28,6 +28,11 @@ urlpatterns = [
         name="session-detail",
     ),
     path(
+        "apispaces/<str:space_id>/profiles",
+        views.ProfileQueryView.as_view(),
+        name="profile-query",
+    ),
+    path(
         "apispaces/<str:space_id>/profiles/<path:profile_id>",
         views.ProfileView.as_view(),
         name="profile-detail",

@@ -131,6 +131,23 @@ class SessionDetailView(SessionApiView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ProfileQueryView(SessionApiView):
+    """The SDK's queryProfiles: a session sees its own profile only, so it gets a clear no."""
+
+    @extend_schema(
+        tags=SESSION_API,
+        summary="Query profiles (not open to sessions)",
+        operation_id="apispaces_profiles_query",
+        responses={403: ErrorSerializer, **errors(401, 404)},
+    )
+    def get(self, request, space_id):
+        raise ApiError(
+            "profile_query_forbidden",
+            "A session may only read its own profile: GET profiles/{profileId}.",
+            status_code=status.HTTP_403_FORBIDDEN,
+        )
+
+
 PROFILE_WRITE_PARAMETERS = [
     OpenApiParameter(
         "If-Match",

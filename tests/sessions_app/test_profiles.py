@@ -1,6 +1,9 @@
 """Profiles through the Session API: own profile only, ETags, If-Match, reserved fields."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from sessions_app.models import Profile
 from tests.sessions_app.flows import base, open_session
@@ -141,3 +144,19 @@ def test_profile_answers_never_say_not_modified(alice):
 
     assert response.status_code == 200
     assert "Last-Modified" not in response
+
+
+def test_querying_profiles_is_a_clear_403_for_a_session(auth, alice):
+    response = alice.get(f"{base(auth.space_id)}/profiles?email=a@b.c")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "profile_query_forbidden"
+
+
+def test_authenticated_calls_record_the_profiles_last_activity(alice):
+    long_ago = timezone.now() - timedelta(hours=1)
+    Profile.objects.filter(profile_id="alice").update(last_seen_at=long_ago)
+
+    alice.get(alice.url)
+
+    assert Profile.objects.get(profile_id="alice").last_seen_at > long_ago
