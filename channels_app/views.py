@@ -1,5 +1,7 @@
 """The Channels page of a space: App Messaging authentication, FCM and APNs credentials."""
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,6 +15,8 @@ from sessions_app.forms import AppMessagingAuthForm
 from .credential_health import certificate_expiry
 from .forms import ApnsCertificateForm, ApnsTokenForm, FcmCredentialForm
 from .models import ApnsCredential, FcmCredential
+
+logger = logging.getLogger(__name__)
 
 SECTIONS = {
     "auth": (AppMessagingAuthForm, "App Messaging authentication saved."),
@@ -69,6 +73,7 @@ def space_channels(request, space_id):
     if not form.is_valid():
         return _page(request, membership, {section: form})
     form.save()
+    logger.info("space %s: %s saved by user %s", space_id, section, request.user.pk)
     messages.success(request, saved)
     generated = getattr(form, "generated_secret", "")
     if generated:
@@ -86,5 +91,6 @@ def space_channel_remove(request, space_id, channel):
         raise Http404("No such channel")
     model, removed = REMOVABLE[channel]
     model.objects.filter(space=membership.space).delete()
+    logger.info("space %s: %s removed by user %s", space_id, channel, request.user.pk)
     messages.success(request, removed)
     return redirect("space-channels", space_id=space_id)

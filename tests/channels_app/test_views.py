@@ -203,6 +203,12 @@ class TestAppMessagingAuth:
         assert auth.id_claim == "user_id"
         assert auth.shared_secret == "a-very-long-shared-secret-0123456789"
 
+    def test_a_save_is_logged_without_the_secret(self, owner_client, space, caplog):
+        caplog.set_level("INFO", logger="channels_app.views")
+        post(owner_client, space, "auth", **auth_fields())
+        assert f"space {space.id}: auth saved by user" in caplog.text
+        assert "a-very-long-shared-secret" not in caplog.text
+
     def test_the_secret_never_appears_on_the_page(self, owner_client, space):
         auth = AppMessagingAuthFactory(space=space)
         html = owner_client.get(page_url(space)).content.decode()
