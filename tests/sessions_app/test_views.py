@@ -356,3 +356,12 @@ def test_cpaas_sessions_need_basic_credentials(api, auth):
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Basic")
+
+
+def test_a_body_nested_absurdly_deep_is_a_400_not_a_500(api, auth):
+    response = api.post(
+        f"{base(auth.space_id)}/sessions", b"[" * 100_000, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_body"
