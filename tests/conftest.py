@@ -41,3 +41,9 @@ def api_key(space) -> str:
 @pytest.fixture
 def user(db):
     return UserFactory()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Every factory user hashes a password; the production hasher's cost is not under test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
