@@ -126,7 +126,11 @@ SECTION_POSTS = {
     "auth": auth_fields,
     "fcm": fcm_fields,
     "apns_token": token_fields,
-    "apns_certificate": lambda: {"certificate_file": p12_file(), "password": "s3cret"},
+    "apns_certificate": lambda: {
+        "certificate_file": p12_file(),
+        "password": "s3cret",
+        "environment": "production",
+    },
 }
 
 
@@ -148,6 +152,11 @@ class TestAccess:
         assert not AppMessagingAuth.objects.exists()
         assert not FcmCredential.objects.exists()
         assert not ApnsCredential.objects.exists()
+
+    @pytest.mark.parametrize("section", SECTION_POSTS)
+    def test_an_admin_member_can_save_every_section(self, space, section):
+        response = post(client_for(space, Role.ADMIN), space, section, **SECTION_POSTS[section]())
+        assert response.status_code == 302
 
     @pytest.mark.parametrize("channel", ["fcm", "apns"])
     def test_a_viewer_cannot_remove_a_channel(self, space, channel):
@@ -513,6 +522,22 @@ class TestApnsCertificate:
         )
         assert error in error_text(response)
         assert not ApnsCredential.objects.exists()
+
+    def test_a_bad_p12_leaves_the_stored_certificate_unchanged(self, owner_client, space):
+        stored = ApnsCertificateCredentialFactory(space=space, environment="production")
+        response = post(
+            owner_client,
+            space,
+            "apns_certificate",
+            certificate_file=p12_file(),
+            password="wrong",
+            environment="sandbox",
+        )
+        assert "the password does not open this .p12" in error_text(response)
+        after = ApnsCredential.objects.get(space=space)
+        assert after.environment == "production"
+        assert after.certificate_p12 == stored.certificate_p12
+        assert after.certificate_password == stored.certificate_password
 
     def test_the_password_typed_is_not_echoed_after_an_error(self, owner_client, space):
         response = post(
