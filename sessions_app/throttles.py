@@ -1,5 +1,7 @@
 """Throttles for anonymous tokens when anyone may mint them: per client IP and per space."""
 
+import ipaddress
+
 from django.conf import settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -13,14 +15,17 @@ def client_ip(request) -> str | None:
     Unlike DRF's default, an unset NUM_PROXIES trusts no forwarded header, so a client cannot
     pick its own identity to dodge the per-IP limit.
     """
-    remote_addr = request.META.get("REMOTE_ADDR") or None
+    address = request.META.get("REMOTE_ADDR")
     num_proxies = api_settings.NUM_PROXIES or 0
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
     if num_proxies and forwarded:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
-            return hops[-min(num_proxies, len(hops))]
-    return remote_addr
+            address = hops[-min(num_proxies, len(hops))]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 class _SettingRateThrottle(SimpleRateThrottle):

@@ -4,10 +4,12 @@ import base64
 
 import jwt
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from portal.apikeys import create_api_key, revoke_api_key
 from sessions_app.models import AnonymousTokenAccess
+from sessions_app.throttles import client_ip
 from tests.sessions_app.flows import base, basic, session_body, start
 
 pytestmark = pytest.mark.django_db
@@ -214,3 +216,22 @@ def test_the_cpaas_form_refuses_a_key_with_another_space_id(api, auth, other_spa
     )
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("num_proxies", "forwarded", "expected"),
+    [
+        (None, "1.2.3.4", "10.0.0.9"),
+        (1, "1.2.3.4, 5.6.7.8", "5.6.7.8"),
+        (2, "1.2.3.4, 5.6.7.8", "1.2.3.4"),
+        (5, "1.2.3.4", "1.2.3.4"),
+        (1, "not-an-ip", None),
+    ],
+)
+def test_the_client_ip_trusts_forwarded_headers_only_behind_configured_proxies(
+    rf, num_proxies, forwarded, expected
+):
+    request = rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=forwarded)
+
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}):
+        assert client_ip(request) == expected
