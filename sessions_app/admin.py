@@ -11,7 +11,18 @@ from .models import AppMessagingAuth, AuthChallenge, Profile, Session
 class AppMessagingAuthAdmin(SpaceScopedAdmin):
     list_display = ["space", "issuer", "audience", "id_claim", "shared_secret_changed_at"]
     search_fields = ["space__name", "issuer", "audience"]
-    readonly_fields = ["space", "shared_secret_changed_at", "updated_at"]
+    # Edited on the Channels page, whose form validates issuer, claim and CORS origins.
+    readonly_fields = [
+        "space",
+        "issuer",
+        "audience",
+        "id_claim",
+        "anonymous_token_lifetime",
+        "anonymous_token_access",
+        "cors_origins",
+        "shared_secret_changed_at",
+        "updated_at",
+    ]
 
 
 @admin.register(Profile)
