@@ -1,27 +1,24 @@
 // Runs the real Comapi JS Foundation SDK in Node against a Pushport server and prints
 // what happened as one JSON object on stdout.
 //
+// The SDK runs in a jsdom page at PUSHPORT_ORIGIN, so its XMLHttpRequests follow a browser's
+// CORS rules: preflights, allowed origins, and only exposed response headers readable.
 // Environment: PUSHPORT_URL (base URL), PUSHPORT_SPACE_ID, PUSHPORT_API_KEY (used by the
-// authChallenge, playing the app's backend, to mint an anonymous token), PUSHPORT_USER_ID.
+// authChallenge, playing the app's backend, to mint an anonymous token), PUSHPORT_USER_ID,
+// PUSHPORT_ORIGIN.
 "use strict";
 
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
-const { LocalStorage } = require("node-localstorage");
-const XHR2 = require("xhr2");
+const { JSDOM } = require("jsdom");
+
+const page = new JSDOM("<!doctype html><title>app</title>", {
+  url: `${process.env.PUSHPORT_ORIGIN}/`,
+});
 
 // Every request the SDK makes, so the test can check the wire (methods, paths, If-Match,
 // statuses).
 const requests = [];
 
-class RecordingXMLHttpRequest extends XHR2 {
-  constructor() {
-    super();
-    // The SDK opens a request only on an "XMLHttpRequest2", which it recognises by this property.
-    this.withCredentials = false;
-  }
-
+class RecordingXMLHttpRequest extends page.window.XMLHttpRequest {
   open(method, url, ...rest) {
     this._record = { method, path: new URL(url).pathname, headers: {} };
     requests.push(this._record);
@@ -41,11 +38,14 @@ class RecordingXMLHttpRequest extends XHR2 {
   }
 }
 
-// The SDK expects a browser: window, localStorage and XMLHttpRequest.
-const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), "pushport-sdk-"));
-global.window = global;
-global.localStorage = new LocalStorage(storageDir);
+// The SDK expects a browser: window, navigator, localStorage and XMLHttpRequest.
+global.window = page.window;
+global.localStorage = page.window.localStorage;
 global.XMLHttpRequest = RecordingXMLHttpRequest;
+Object.defineProperty(globalThis, "navigator", {
+  value: page.window.navigator,
+  configurable: true,
+});
 
 const {
   ComapiConfig,
@@ -131,10 +131,11 @@ async function main() {
 
 // Exits explicitly: kept-alive HTTP connections would otherwise hold the process open.
 function finish(output, code) {
-  fs.rmSync(storageDir, { recursive: true, force: true });
   process.stdout.write(JSON.stringify(output) + "\n", () => process.exit(code));
 }
 
 main()
   .then((result) => finish(result, 0))
-  .catch((error) => finish({ error: failure(error), message: String(error) }, 1));
+  .catch((error) =>
+    finish({ error: failure(error), message: String(error), requests }, 1)
+  );

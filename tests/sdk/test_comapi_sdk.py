@@ -40,31 +40,43 @@ def sdk_dir(tmp_path_factory) -> Path:
     return workdir
 
 
-def run_flow(sdk_dir: Path, **env) -> dict:
+APP_ORIGIN = "http://app.example.test"
+
+
+def run_flow(sdk_dir: Path, *, auth, live_server, origin=APP_ORIGIN) -> tuple[int, dict]:
+    """Run flow.js in a page at `origin`; its exit status and JSON output."""
+    _, api_key = create_api_key(space=auth.space, name="app backend")
     result = subprocess.run(
         [node_binary(), "flow.js"],
         cwd=sdk_dir,
-        env={**os.environ, **env},
+        env={
+            **os.environ,
+            "PUSHPORT_URL": live_server.url,
+            "PUSHPORT_SPACE_ID": str(auth.space_id),
+            "PUSHPORT_API_KEY": api_key,
+            "PUSHPORT_USER_ID": "visitor-42",
+            "PUSHPORT_ORIGIN": origin,
+        },
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture
-def flow(sdk_dir, live_server, transactional_db):
-    auth = AppMessagingAuthFactory(anonymous_token_access=AnonymousTokenAccess.API_KEY)
-    _, api_key = create_api_key(space=auth.space, name="app backend")
-    output = run_flow(
-        sdk_dir,
-        PUSHPORT_URL=live_server.url,
-        PUSHPORT_SPACE_ID=str(auth.space_id),
-        PUSHPORT_API_KEY=api_key,
-        PUSHPORT_USER_ID="visitor-42",
+def auth(transactional_db):
+    return AppMessagingAuthFactory(
+        anonymous_token_access=AnonymousTokenAccess.API_KEY, cors_origins=APP_ORIGIN
     )
+
+
+@pytest.fixture
+def flow(sdk_dir, live_server, auth):
+    status, output = run_flow(sdk_dir, auth=auth, live_server=live_server)
+    assert status == 0, output
     return auth, output
 
 
@@ -73,6 +85,7 @@ def test_the_sdk_starts_a_session_through_an_anonymous_token(flow):
     session = output["session"]
     assert session["profileId"] == "anon_visitor-42"
     assert session["platform"] == "javascript"
+    assert "jsdom" in session["platformVersion"]
     assert session["sdkType"] == "native"
     assert session["isActive"] is True
     # The second startSession() reused the cached token: the SDK could decode its payload.
@@ -163,3 +176,17 @@ def test_ending_the_session_keeps_the_profile_and_its_devices(flow):
     assert all(session.ended_at for session in sessions)
     profile = Profile.objects.get(space=auth.space, profile_id="anon_visitor-42")
     assert profile.devices.filter(active=True, platform=Platform.IOS).count() == 1
+
+
+def test_a_page_from_an_origin_the_space_does_not_allow_cannot_start_a_session(
+    sdk_dir, live_server, auth
+):
+    status, output = run_flow(
+        sdk_dir, auth=auth, live_server=live_server, origin="http://elsewhere.example.test"
+    )
+
+    # The browser refused the preflight's answer: the SDK sees a network error.
+    assert status == 1
+    assert output["error"]["statusCode"] == 0
+    assert [(r["method"], r["status"]) for r in output["requests"]] == [("GET", 0)]
+    assert not Session.objects.exists()
