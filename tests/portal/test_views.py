@@ -306,3 +306,17 @@ def test_a_key_needs_a_name(owner_client, space):
     assert response.status_code == 200
     assert response.context["form"].errors["name"]
     assert not ApiKey.objects.filter(space=space).exists()
+
+
+def test_a_refused_change_explains_the_roles(viewer_client, space):
+    response = viewer_client.post(url("space-api-keys", space), {"name": "k"})
+    assert response.status_code == 403
+    assert "Viewers cannot change this space." in response.content.decode()
+
+
+def test_another_spaces_page_says_not_found_without_naming_it(stranger_client, space, settings):
+    settings.DEBUG = False
+    response = stranger_client.get(url("space-overview", space))
+    assert response.status_code == 404
+    assert space.name not in response.content.decode()
+    assert "not a member of" in response.content.decode()
