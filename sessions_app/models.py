@@ -90,6 +90,9 @@ class AuthChallenge(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["space", "expires_at"])]
+
     def __str__(self):
         return str(self.id)
 

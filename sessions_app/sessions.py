@@ -15,16 +15,26 @@ from .tokens import InvalidAppToken, issue_session_token, verify_app_token
 
 logger = logging.getLogger(__name__)
 
+# An expired challenge is kept this long so its late use is told "expired", not "unknown".
+EXPIRED_CHALLENGE_KEPT = timedelta(hours=1)
 # Writing on every request would serialize a busy profile on one row; a minute is precise enough.
 ACTIVITY_PRECISION = timedelta(minutes=1)
 
 
 def start_authentication(*, auth: AppMessagingAuth) -> AuthChallenge:
-    """A fresh single-use nonce for the space, valid for PUSHPORT_AUTH_CHALLENGE_LIFETIME."""
+    """A fresh single-use nonce for the space, valid for PUSHPORT_AUTH_CHALLENGE_LIFETIME.
+
+    Anyone may ask for one, so each call also clears the space's long-dead challenges, which
+    keeps the table bounded by the recent request rate.
+    """
+    now = timezone.now()
+    AuthChallenge.objects.filter(
+        space=auth.space, expires_at__lt=now - EXPIRED_CHALLENGE_KEPT
+    ).delete()
     return AuthChallenge.objects.create(
         space=auth.space,
         nonce=secrets.token_urlsafe(24),
-        expires_at=timezone.now() + timedelta(seconds=settings.PUSHPORT_AUTH_CHALLENGE_LIFETIME),
+        expires_at=now + timedelta(seconds=settings.PUSHPORT_AUTH_CHALLENGE_LIFETIME),
     )
 
 
