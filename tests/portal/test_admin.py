@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.models import Delivery
-from portal.apikeys import create_api_key
-from portal.models import Membership, Role
+from portal.apikeys import authenticate_api_key, create_api_key
+from portal.models import ApiSpace, Membership, Role
 from sessions_app.models import AuthChallenge, Session
 from tests.factories import (
     ApnsCertificateCredentialFactory,
@@ -194,3 +194,21 @@ def test_every_admin_list_searches_without_error(space):
         for term in ("abc", "8c92b79d", "not a uuid-'\""):
             url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
             assert client.get(url, {"q": term}).status_code == 200, (model, term)
+
+
+def test_a_staff_member_who_creates_a_space_in_the_admin_owns_it(space):
+    user = staff_member(space)
+    signed_in(user).post(reverse("admin:portal_apispace_add"), {"name": "From the admin"})
+    created = ApiSpace.objects.get(name="From the admin")
+    assert Membership.objects.get(space=created, user=user).role == Role.OWNER
+
+
+def test_the_revoke_action_revokes_only_keys_of_the_staff_members_spaces(space, other_space):
+    ours, ours_secret = create_api_key(space=space, name="ours")
+    theirs, theirs_secret = create_api_key(space=other_space, name="theirs")
+    signed_in(staff_member(space)).post(
+        reverse("admin:portal_apikey_changelist"),
+        {"action": "revoke", "_selected_action": [ours.pk, theirs.pk]},
+    )
+    assert authenticate_api_key(ours_secret) is None
+    assert authenticate_api_key(theirs_secret) == theirs
