@@ -145,6 +145,5 @@ class ProfileSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Profile) -> dict:
         fixed = super().to_representation(instance)
-        body = {"id": fixed["id"], **instance.data, **fixed}
-        body["id"] = fixed["id"]
-        return body
+        # id first; the server's own fields last, so client data can never override them.
+        return {"id": fixed["id"], **instance.data, **fixed}
