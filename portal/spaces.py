@@ -3,8 +3,9 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 
+from .access import spaces_for
 from .models import ApiSpace, Membership, Role
 
 # Reverse accessors of each channel's configuration, read without importing the apps that
@@ -14,6 +15,12 @@ CHANNELS = {
     "fcm_credential": "Android (FCM)",
     "apns_credential": "Apple (APNs)",
 }
+
+
+def spaces_with_roles(*, user):
+    """The user's spaces by name, each with `my_role` (None where a superuser is no member)."""
+    role = Membership.objects.filter(space=OuterRef("pk"), user=user).values("role")[:1]
+    return spaces_for(user).annotate(my_role=Subquery(role)).order_by("name")
 
 
 def create_space(*, user, name: str) -> ApiSpace:

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import spaces
-from .access import membership_for, spaces_for
+from .access import membership_for
 from .apikeys import create_api_key, revoke_api_key
 from .forms import AddMemberForm, ApiKeyForm, DeleteSpaceForm, RoleForm, SpaceForm
 from .models import ApiKey, Membership
@@ -33,7 +33,7 @@ def space_list(request):
     return render(
         request,
         "portal/space_list.html",
-        {"spaces": spaces_for(request.user).order_by("name"), "form": form},
+        {"spaces": spaces.spaces_with_roles(user=request.user), "form": form},
     )
 
 
