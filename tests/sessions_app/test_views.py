@@ -365,3 +365,39 @@ def test_a_body_nested_absurdly_deep_is_a_400_not_a_500(api, auth):
 
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_body"
+
+
+HOSTILE_HEADERS = [
+    {"HTTP_AUTHORIZATION": "Bearer"},
+    {"HTTP_AUTHORIZATION": "Bearer ..."},
+    {"HTTP_AUTHORIZATION": "Basic"},
+    {"HTTP_AUTHORIZATION": "Basic " + "A" * 5000},
+    {"HTTP_AUTHORIZATION": "Bearer \u00ff\u00fe.\u00fd.\u00fc"},
+    {"HTTP_AUTHORIZATION": "Bearer eyJhbGciOiJIUzI1NiJ9.W10.AAAA"},
+    {"HTTP_IF_MATCH": '"unterminated, W/'},
+    {"HTTP_ORIGIN": "\u00e9vil://\u00ff"},
+    {"HTTP_ORIGIN": "null", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT"},
+    {"HTTP_X_FORWARDED_FOR": "::::, ,"},
+]
+
+
+@pytest.mark.parametrize("headers", HOSTILE_HEADERS)
+def test_no_malformed_header_gives_a_500(api, auth, headers):
+    _, session = open_session(auth)
+    prefix = base(auth.space_id)
+    routes = [
+        ("get", f"{prefix}/sessions/start"),
+        ("post", f"{prefix}/sessions"),
+        ("get", f"{prefix}/sessions/{session['id']}"),
+        ("delete", f"{prefix}/sessions/{session['id']}"),
+        ("put", f"{prefix}/sessions/{session['id']}/push"),
+        ("patch", f"{prefix}/profiles/user-1"),
+        ("get", f"{prefix}/profiles"),
+        ("get", f"{prefix}/sessions/tokens/anon?id=a&nonce=b"),
+        ("get", "/cpaas/sessions/tokens/anon?id=a&nonce=b"),
+        ("get", f"/cpaas/sessions/{session['id']}"),
+    ]
+    for method in ("options", None):
+        for route_method, url in routes:
+            response = getattr(api, method or route_method)(url, {}, format="json", **headers)
+            assert response.status_code < 500, (url, response.content)
