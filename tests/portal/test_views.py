@@ -62,7 +62,9 @@ def test_the_space_menu_links_every_page_and_marks_the_current_one(owner_client,
     assert f'<a href="{url("space-members", space)}" class="active"' in html
 
 
-def test_the_space_list_shows_only_the_users_spaces_with_their_role(owner_client, space, other_space):
+def test_the_space_list_shows_only_the_users_spaces_with_their_role(
+    owner_client, space, other_space
+):
     html = owner_client.get(reverse("space-list")).content.decode()
     assert space.name in html
     assert '<span class="badge role">Owner</span>' in html
