@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 
 from .access import spaces_for
@@ -81,9 +81,12 @@ def add_member(*, space: ApiSpace, identifier: str, role: str) -> Membership:
             f"No active user has the username or email “{identifier}”. "
             "Ask an administrator to create the account first."
         )
-    if Membership.objects.filter(space=space, user=user).exists():
-        raise ValidationError(f"{user.get_username()} is already a member of this space.")
-    return Membership.objects.create(space=space, user=user, role=role)
+    try:
+        # The unique constraint, not a prior lookup, decides: two owners may add at once.
+        with transaction.atomic():
+            return Membership.objects.create(space=space, user=user, role=role)
+    except IntegrityError:
+        raise ValidationError(f"{user.get_username()} is already a member of this space.") from None
 
 
 def is_last_owner(*, membership: Membership) -> bool:
