@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import AppMessagingAuth, AuthChallenge, Profile, Session
-from .push import register_push
+from .push import register_push, unregister_push
 from .spaces import as_uuid
 from .tokens import InvalidAppToken, issue_session_token, verify_app_token
 
@@ -127,6 +127,23 @@ def note_activity(*, session: Session) -> None:
     if profile.last_seen_at is None or now - profile.last_seen_at > ACTIVITY_PRECISION:
         Profile.objects.filter(pk=profile.pk).update(last_seen_at=now)
         profile.last_seen_at = now
+
+
+def close_device(*, auth: AppMessagingAuth, profile_id: str, device_id: str) -> int:
+    """End a profile's sessions from one device (the SDK's deviceId); how many there were.
+
+    Their push tokens are released too. 0 means the profile has no such device.
+    """
+    with transaction.atomic():
+        sessions = list(
+            Session.objects.select_for_update().filter(
+                space=auth.space, profile__profile_id=profile_id, device_id=device_id
+            )
+        )
+        for session in sessions:
+            end_session(session=session)
+            unregister_push(session=session)
+    return len(sessions)
 
 
 def end_session(*, session: Session) -> None:

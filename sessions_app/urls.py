@@ -33,6 +33,11 @@ urlpatterns = [
         name="profile-query",
     ),
     path(
+        "apispaces/<str:space_id>/profiles/<path:profile_id>/devices/<str:device_id>",
+        views.ProfileDeviceView.as_view(),
+        name="profile-device",
+    ),
+    path(
         "apispaces/<str:space_id>/profiles/<path:profile_id>",
         views.ProfileView.as_view(),
         name="profile-detail",

@@ -24,6 +24,7 @@ from .serializers import (
     SessionStartSerializer,
 )
 from .sessions import (
+    close_device,
     create_session,
     end_session,
     find_session,
@@ -50,6 +51,21 @@ class SpaceApiView(APIView):
         if not ApiSpace.objects.filter(pk=space_id).exists():
             raise space_not_found()
         super().initial(request, *args, **kwargs)
+
+
+class SpaceApiKeyMixin:
+    """For server-to-server routes under /apispaces/{space_id}/: `Bearer <API key>`."""
+
+    def require_space_key(self, space_id: str) -> None:
+        """401 unless the request carries an active API key of this very space."""
+        if self.request.auth is None:
+            self.permission_denied(self.request, message="An API key of this space is required.")
+        if self.request.auth.space_id != parse_space_id(space_id):
+            raise ApiError(
+                "api_key_invalid",
+                "The API key is unknown or revoked.",
+                status_code=status.HTTP_401_UNAUTHORIZED,
+            )
 
 
 class SessionApiView(SpaceApiView):
@@ -223,6 +239,30 @@ class ProfileView(SessionApiView):
         return self.write(profile_id, merge=True, deletes=deletes)
 
 
+class ProfileDeviceView(SpaceApiKeyMixin, SpaceApiView):
+    """A server removes one of a profile's devices (the SDK's deviceId) and closes its sessions."""
+
+    authentication_classes = [ApiKeyAuthentication]
+
+    @extend_schema(
+        tags=SESSION_API,
+        summary="Remove a profile's device and close its sessions",
+        responses={204: None, **errors(401, 404)},
+    )
+    def delete(self, request, space_id, profile_id, device_id):
+        self.require_space_key(space_id)
+        closed = close_device(
+            auth=auth_for_space(space_id), profile_id=profile_id, device_id=device_id
+        )
+        if not closed:
+            raise ApiError(
+                "device_not_found",
+                "This profile has no session from this deviceId.",
+                status_code=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class AnonTokenMixin:
     """Mints an anonymous token for ?id=&nonce= once the caller is allowed."""
 
@@ -247,7 +287,7 @@ ANON_TOKEN_PARAMETERS = [
 ]
 
 
-class AnonTokenView(AnonTokenMixin, SpaceApiView):
+class AnonTokenView(AnonTokenMixin, SpaceApiKeyMixin, SpaceApiView):
     """The /apispaces/ form: nobody, API-key holders or anyone (throttled), as the space says."""
 
     authentication_classes = [ApiKeyAuthentication]
@@ -280,14 +320,8 @@ class AnonTokenView(AnonTokenMixin, SpaceApiView):
         if access == AnonymousTokenAccess.ANYONE:
             self.throttle_anyone = True
             self.check_throttles(request)
-        elif request.auth is None:
-            self.permission_denied(request, message="An API key of this space is required.")
-        elif request.auth.space_id != auth.space_id:
-            raise ApiError(
-                "api_key_invalid",
-                "The API key is unknown or revoked.",
-                status_code=status.HTTP_401_UNAUTHORIZED,
-            )
+        else:
+            self.require_space_key(space_id)
         return self.mint(request, auth)
 
 

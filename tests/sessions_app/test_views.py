@@ -8,6 +8,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from channels_app.models import Device
+from portal.apikeys import create_api_key
 from sessions_app.models import AuthChallenge, Profile, Session
 from sessions_app.tokens import decode_session_token
 from tests.factories import ApiSpaceFactory
@@ -401,3 +402,47 @@ def test_no_malformed_header_gives_a_500(api, auth, headers):
         for route_method, url in routes:
             response = getattr(api, method or route_method)(url, {}, format="json", **headers)
             assert response.status_code < 500, (url, response.content)
+
+
+def test_a_server_removes_a_profiles_device_and_closes_its_sessions(api, auth, api_key):
+    phone_id = str(uuid.uuid4())
+    push = {"fcm": {"package": "com.example.app", "registrationId": "phone-token"}}
+    phone, first = open_session(auth, profile_id="alice", deviceId=phone_id, push=push)
+    _, second = open_session(auth, profile_id="alice", deviceId=phone_id)
+    _, laptop = open_session(auth, profile_id="alice")
+
+    response = api.delete(
+        f"{base(auth.space_id)}/profiles/alice/devices/{phone_id}",
+        HTTP_AUTHORIZATION=f"Bearer {api_key}",
+    )
+
+    assert response.status_code == 204
+    assert not Session.objects.filter(pk__in=[first["id"], second["id"]], is_active=True).exists()
+    assert Session.objects.get(pk=laptop["id"]).is_active
+    device = Device.objects.get(token="phone-token")
+    assert not device.active and device.deactivation_reason == "unregistered"
+    assert phone.get(f"{base(auth.space_id)}/sessions/{first['id']}").status_code == 401
+
+
+def test_removing_an_unknown_device_is_a_404(api, auth, api_key):
+    open_session(auth, profile_id="alice")
+
+    response = api.delete(
+        f"{base(auth.space_id)}/profiles/alice/devices/nope", HTTP_AUTHORIZATION=f"Bearer {api_key}"
+    )
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "device_not_found"
+
+
+def test_removing_a_device_needs_an_api_key_of_that_space(api, auth, other_auth, other_space):
+    phone_id = str(uuid.uuid4())
+    client, session = open_session(auth, profile_id="alice", deviceId=phone_id)
+    url = f"{base(auth.space_id)}/profiles/alice/devices/{phone_id}"
+    _, other_key = create_api_key(space=other_space, name="other")
+
+    assert api.delete(url).status_code == 401
+    assert api.delete(url, HTTP_AUTHORIZATION=f"Bearer {other_key}").status_code == 401
+    # Nor does the user's own session token do.
+    assert client.delete(url).status_code == 401
+    assert Session.objects.get(pk=session["id"]).is_active
