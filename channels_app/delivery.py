@@ -141,8 +141,8 @@ def _credentials(claimed: list[Delivery]) -> dict[tuple[str, Any], Any]:
     return found
 
 
-def _failed(reason: str, status: int | None = None) -> Result:
-    return Result(outcome=Outcome.REJECTED, status=status, reason=reason)
+def _failed(reason: str) -> Result:
+    return Result(outcome=Outcome.REJECTED, reason=reason)
 
 
 def _send(claimed: list[Delivery]) -> list[tuple[Delivery, Result]]:

@@ -2,8 +2,10 @@
 
 import datetime as dt
 import logging
+import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from channels_app import delivery, sending, tasks
@@ -263,6 +265,37 @@ def test_two_workers_never_claim_the_same_delivery(configured, iphone, space):
 
     assert [d.pk for d in first] == ids
     assert second == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_share_a_chunk_without_overlap(space, profile):
+    if connection.vendor == "sqlite":
+        pytest.skip("needs truly concurrent transactions (PostgreSQL)")
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    rows = [
+        Delivery(message=message, device=device, platform=device.platform)
+        for device in DeviceFactory.create_batch(200, space=space, profile=profile)
+    ]
+    ids = [d.pk for d in Delivery.objects.bulk_create(rows)]
+    start = threading.Barrier(4)
+    claimed: list[list] = []
+
+    def worker():
+        start.wait()
+        try:
+            claimed.append([d.pk for d in delivery.claim(delivery_ids=ids, now=timezone.now())[1]])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    everything = [pk for batch in claimed for pk in batch]
+    assert len(claimed) == 4
+    assert sorted(everything) == sorted(ids)
 
 
 def test_a_delivered_delivery_is_never_sent_again(configured, iphone, send_now, apns_fake):
