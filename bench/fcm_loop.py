@@ -2,10 +2,12 @@
 
 Both send the same N messages (default 20,000) to a fake FCM in a process of its own (the
 Node one by default, `--fake python` for tests/fakes/fcm.py), which must count every one of
-them. Prints both rates and their ratio, and, when h2load is installed, what the fake takes
-with the same requests, to show the fake is not what limits the figures.
+them, in alternating slices so that both meet the same machine load. Prints both rates and
+their ratio and, when h2load is installed, what the fake takes with the same requests, to
+show the fake is not what limits the figures.
 
-    .venv/bin/python bench/fcm_loop.py [-n 20000] [--chunk 500] [--connections 2] [--fake node]
+    .venv/bin/python bench/fcm_loop.py [-n 20000] [--chunk 500] [--connections 2]
+                                       [--fake node|python] [--rounds 4]
 """
 
 import argparse
@@ -90,39 +92,44 @@ class NodeFake:
         self.fake.stop()
 
 
-def provider_loop(*, fake, tokens, chunk: int, connections: int) -> float:
-    """Seconds for the FCM provider to send one message to every token, chunk by chunk."""
-    import django
-    from django.conf import settings
+class ProviderLoop:
+    """The project's FCM provider, called chunk by chunk as the delivery engine calls it."""
 
-    django.setup()
-    from channels_app.models import FcmCredential
-    from channels_app.providers.base import Outcome, PushItem
-    from channels_app.providers.fcm import FcmProvider
+    name = "provider loop"
 
-    settings.PUSHPORT_FCM_BASE_URL = fake.base_url
-    settings.PUSHPORT_PROVIDER_CA_BUNDLE = fake.ca_file
-    credential = FcmCredential(
-        service_account_json=json.dumps(fake.info),
-        project_id=PROJECT,
-        package_name=PACKAGE,
-        max_connections=connections,
-    )
-    payload = bench_payload()
-    items = [PushItem(str(uuid.uuid4()), token, payload) for token in tokens]
-    provider = FcmProvider()
-    warm = provider.send(credential, items[:10])  # the OAuth token and the connections
-    assert all(result.outcome is Outcome.DELIVERED for result in warm), warm
-    started = time.perf_counter()
-    delivered = 0
-    for start in range(0, len(items), chunk):
-        results = provider.send(credential, items[start : start + chunk])
-        delivered += sum(result.outcome is Outcome.DELIVERED for result in results)
-    seconds = time.perf_counter() - started
-    provider.close()
-    if delivered != len(items):
-        raise SystemExit(f"provider delivered {delivered} of {len(items)}")
-    return seconds
+    def __init__(self, *, fake, chunk: int, connections: int):
+        import django
+        from django.conf import settings
+
+        django.setup()
+        from channels_app.models import FcmCredential
+        from channels_app.providers.fcm import FcmProvider
+
+        settings.PUSHPORT_FCM_BASE_URL = fake.base_url
+        settings.PUSHPORT_PROVIDER_CA_BUNDLE = fake.ca_file
+        self.credential = FcmCredential(
+            service_account_json=json.dumps(fake.info),
+            project_id=PROJECT,
+            package_name=PACKAGE,
+            max_connections=connections,
+        )
+        self.chunk = chunk
+        self.payload = bench_payload()
+        self.provider = FcmProvider()
+
+    def send(self, tokens) -> int:
+        """Send one message to every token; how many were delivered."""
+        from channels_app.providers.base import Outcome, PushItem
+
+        items = [PushItem(str(uuid.uuid4()), token, self.payload) for token in tokens]
+        delivered = 0
+        for start in range(0, len(items), self.chunk):
+            results = self.provider.send(self.credential, items[start : start + self.chunk])
+            delivered += sum(result.outcome is Outcome.DELIVERED for result in results)
+        return delivered
+
+    def close(self):
+        self.provider.close()
 
 
 def bench_payload():
@@ -133,47 +140,79 @@ def bench_payload():
     return fcm_message(message, package_name=PACKAGE)
 
 
-def firebase_admin_send_each(*, fake, tokens) -> float:
-    """Seconds for firebase-admin's send_each to send one message to every token."""
-    import firebase_admin
-    import requests
-    from firebase_admin import _http_client, credentials, messaging
+class SendEach:
+    """firebase-admin's messaging.send_each, 500 messages per call (its maximum)."""
 
-    # firebase-admin has no endpoint setting: point its service at the fake's URL and trust
-    # the fake's CA (its requests session and google-auth's token call read this variable).
-    os.environ["REQUESTS_CA_BUNDLE"] = fake.ca_file
-    app = firebase_admin.initialize_app(
-        credentials.Certificate(fake.info), name=f"bench-{uuid.uuid4()}"
-    )
-    service = messaging._get_messaging_service(app)
-    service._fcm_url = f"{fake.base_url}/v1/projects/{PROJECT}/messages:send"
-    # The same connection pool firebase-admin mounts for the real FCM host.
-    service._client.session.mount(
-        fake.base_url,
-        requests.adapters.HTTPAdapter(
-            pool_connections=100, pool_maxsize=100, max_retries=_http_client.DEFAULT_RETRY_CONFIG
-        ),
-    )
+    name = "firebase-admin send_each"
 
-    def message(token):
-        return messaging.Message(
-            token=token,
-            notification=messaging.Notification(title="Bench", body="A notification"),
-            data={"n": "1"},
-            android=messaging.AndroidConfig(priority="high", restricted_package_name=PACKAGE),
+    def __init__(self, *, fake):
+        import firebase_admin
+        import requests
+        from firebase_admin import _http_client, credentials, messaging
+
+        # firebase-admin has no endpoint setting: point its service at the fake's URL and
+        # trust the fake's CA (its requests session and google-auth's token call read this).
+        os.environ["REQUESTS_CA_BUNDLE"] = fake.ca_file
+        self.app = firebase_admin.initialize_app(
+            credentials.Certificate(fake.info), name=f"bench-{uuid.uuid4()}"
         )
+        service = messaging._get_messaging_service(self.app)
+        service._fcm_url = f"{fake.base_url}/v1/projects/{PROJECT}/messages:send"
+        # The same connection pool firebase-admin mounts for the real FCM host.
+        service._client.session.mount(
+            fake.base_url,
+            requests.adapters.HTTPAdapter(
+                pool_connections=100,
+                pool_maxsize=100,
+                max_retries=_http_client.DEFAULT_RETRY_CONFIG,
+            ),
+        )
+        self.messaging = messaging
 
-    warm = messaging.send_each([message(token) for token in tokens[:10]], app=app)
-    assert warm.success_count == 10, [r.exception for r in warm.responses if r.exception]
-    started = time.perf_counter()
-    succeeded = 0
-    for start in range(0, len(tokens), 500):
-        batch = [message(token) for token in tokens[start : start + 500]]
-        succeeded += messaging.send_each(batch, app=app).success_count
-    seconds = time.perf_counter() - started
-    firebase_admin.delete_app(app)
-    if succeeded != len(tokens):
-        raise SystemExit(f"send_each delivered {succeeded} of {len(tokens)}")
+    def send(self, tokens) -> int:
+        messaging = self.messaging
+        succeeded = 0
+        for start in range(0, len(tokens), 500):
+            batch = [
+                messaging.Message(
+                    token=token,
+                    notification=messaging.Notification(title="Bench", body="A notification"),
+                    data={"n": "1"},
+                    android=messaging.AndroidConfig(
+                        priority="high", restricted_package_name=PACKAGE
+                    ),
+                )
+                for token in tokens[start : start + 500]
+            ]
+            succeeded += messaging.send_each(batch, app=self.app).success_count
+        return succeeded
+
+    def close(self):
+        import firebase_admin
+
+        firebase_admin.delete_app(self.app)
+
+
+def measure(clients, *, fake, tokens, rounds: int) -> dict:
+    """Seconds each client took for all tokens, in alternating slices so both see one load."""
+    seconds = dict.fromkeys(clients, 0.0)
+    for client in clients:
+        warm = [secrets.token_urlsafe(120) for _ in range(10)]  # OAuth token, connections
+        if client.send(warm) != len(warm):
+            raise SystemExit(f"{client.name} failed its warm-up")
+    size = -(-len(tokens) // rounds)
+    for start in range(0, len(tokens), size):
+        part = tokens[start : start + size]
+        for client in clients:
+            before = fake.accepted()
+            started = time.perf_counter()
+            delivered = client.send(part)
+            seconds[client] += time.perf_counter() - started
+            counted = fake.accepted() - before
+            if delivered != len(part) or counted != len(part):
+                raise SystemExit(
+                    f"{client.name}: {delivered} delivered, {counted} counted of {len(part)}"
+                )
     return seconds
 
 
@@ -216,6 +255,7 @@ def main():
     parser.add_argument("--chunk", type=int, default=500, help="items per provider call")
     parser.add_argument("--connections", type=int, default=2, help="HTTP/2 connections")
     parser.add_argument("--fake", choices=["node", "python"], default="node")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating slices of N")
     args = parser.parse_args()
     tokens = [secrets.token_urlsafe(120) for _ in range(args.n)]
     node = shutil.which("node")
@@ -223,31 +263,29 @@ def main():
         print("node is not installed: using the Python fake", file=sys.stderr)
     fake = NodeFake(node) if args.fake == "node" and node else PythonFake()
     try:
-        before = fake.accepted()
-        ours = provider_loop(
-            fake=fake, tokens=tokens, chunk=args.chunk, connections=args.connections
-        )
-        ours_counted = fake.accepted() - before - 10
-        before = fake.accepted()
-        theirs = firebase_admin_send_each(fake=fake, tokens=tokens)
-        theirs_counted = fake.accepted() - before - 10
+        ours = ProviderLoop(fake=fake, chunk=args.chunk, connections=args.connections)
+        theirs = SendEach(fake=fake)
+        seconds = measure([ours, theirs], fake=fake, tokens=tokens, rounds=args.rounds)
+        ours.close()
+        theirs.close()
         capacity = h2load_rate(fake=fake, n=max(args.n, 20_000), connections=args.connections)
     finally:
         fake.stop()
 
-    ours_rate, theirs_rate = args.n / ours, args.n / theirs
-    print(f"N = {args.n}; fake: {fake.name}; provider: chunks of {args.chunk}, ", end="")
-    print(f"{args.connections} HTTP/2 connections")
-    print(f"provider loop:            {ours:7.2f} s {ours_rate:8.0f} msg/s  counted {ours_counted}")
     print(
-        f"firebase-admin send_each: {theirs:7.2f} s {theirs_rate:8.0f} msg/s  "
-        f"counted {theirs_counted}"
+        f"N = {args.n} each, counted by the fake; fake: {fake.name}; provider: chunks of "
+        f"{args.chunk}, {args.connections} HTTP/2 connections; {args.rounds} alternating rounds"
     )
-    print(f"ratio provider / send_each: {ours_rate / theirs_rate:.2f}x (target >= 4)")
+    rates = {}
+    for client, spent in seconds.items():
+        rates[client] = args.n / spent
+        print(f"{client.name:26} {spent:7.2f} s {rates[client]:8.0f} msg/s")
+    ratio = rates[ours] / rates[theirs]
+    print(f"ratio provider / send_each: {ratio:.2f}x (target >= 4)")
     if capacity is not None:
         print(
             f"fake under h2load ({args.connections} connections, 100 streams each): "
-            f"{capacity:.0f} req/s = {capacity / ours_rate:.1f}x the provider loop (target >= 3)"
+            f"{capacity:.0f} req/s = {capacity / rates[ours]:.1f}x the provider loop (target >= 3)"
         )
 
 
