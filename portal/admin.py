@@ -11,7 +11,7 @@ from django.http import Http404
 
 from .access import spaces_for
 from .apikeys import revoke_api_key
-from .fields import EncryptedTextField
+from .fields import encrypted_fields
 from .models import ApiKey, ApiSpace, Membership, Role
 from .spaces import change_role, is_last_owner, remove_member
 
@@ -20,7 +20,7 @@ CHANGE_ROLES = (Role.OWNER, Role.ADMIN)
 
 def secret_fields(model) -> list[str]:
     """Names of a model's encrypted fields."""
-    return [f.name for f in model._meta.fields if isinstance(f, EncryptedTextField)]
+    return [f.name for f in encrypted_fields(model)]
 
 
 def _secret_status(name: str):

@@ -64,3 +64,8 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(value)
+
+
+def encrypted_fields(model) -> list[models.Field]:
+    """A model's encrypted columns, found by type so no list has to be kept."""
+    return [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]

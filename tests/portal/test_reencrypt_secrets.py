@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from channels_app.models import ApnsCredential
-from portal.management.commands.reencrypt_secrets import encrypted_fields
+from portal.fields import encrypted_fields
 from sessions_app.models import AppMessagingAuth
 from tests.factories import ApnsCertificateCredentialFactory, AppMessagingAuthFactory
 from tests.portal.test_fields import raw_column

@@ -6,16 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
 from django.db.models.functions import Cast
 
-from portal.fields import EncryptedTextField, rotate
-
-
-def encrypted_fields(model) -> list[models.Field]:
-    """A model's own encrypted columns."""
-    return [
-        f
-        for f in model._meta.concrete_fields
-        if isinstance(f, EncryptedTextField) and f.model is model
-    ]
+from portal.fields import encrypted_fields, rotate
 
 
 def reencrypt_model(model, fields) -> int:
@@ -55,7 +46,8 @@ class Command(BaseCommand):
         # All or nothing: a value no key decrypts leaves every row as it was.
         with transaction.atomic():
             for model in apps.get_models():
-                fields = encrypted_fields(model)
+                # Fields a parent model's table holds are rotated with that model.
+                fields = [f for f in encrypted_fields(model) if f.model is model]
                 if fields:
                     counts[model._meta.label] = reencrypt_model(model, fields)
         for label, count in counts.items():
