@@ -8,6 +8,7 @@ body is pre-serialized around the place the token goes.
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ APNS_APS_KEYS = frozenset(
 # A silent (background) push carries nothing that shows or sounds.
 APNS_SILENT_FORBIDDEN_KEYS = frozenset({"alert", "badge", "sound"})
 DEEP_LINK_KEY = "dd_deepLink"
+_PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_:.\-]*\Z")
 
 
 class PayloadError(ValueError):
@@ -69,7 +71,9 @@ class FcmPayload:
 
     def request_body(self, token: str) -> bytes:
         """The messages:send body for one device."""
-        return b"".join((self.body_prefix, _json_bytes(token), self.body_suffix))
+        # FCM tokens need no JSON escaping; anything else is escaped like the rest.
+        quoted = b'"%s"' % token.encode() if _PLAIN_TOKEN.match(token) else _json_bytes(token)
+        return b"".join((self.body_prefix, quoted, self.body_suffix))
 
 
 def _json_bytes(value: Any) -> bytes:

@@ -215,6 +215,11 @@ def test_the_request_body_puts_the_token_into_the_prebuilt_message():
     assert body == {"message": {**payload.message, "token": "tok:en-1"}}
 
 
+def test_the_request_body_escapes_a_token_that_needs_it():
+    payload = fcm_message(message(), package_name=PACKAGE)
+    assert json.loads(payload.request_body('to"k\\en'))["message"]["token"] == 'to"k\\en'
+
+
 @pytest.mark.parametrize("key", ["from", "message_type", "notification", "google.x", "gcm.n.e"])
 def test_it_refuses_reserved_fcm_data_keys(key):
     assert refusal(fcm_message, message(fcm_data={key: "v"}), package_name=PACKAGE) == (
