@@ -19,6 +19,7 @@ from channels_app import credentials
 from channels_app.models import ApnsKind
 from channels_app.providers import runner, transport
 from channels_app.providers.base import Outcome, PushItem, Result
+from channels_app.providers.transport import Unindexed
 
 logger = logging.getLogger(__name__)
 
@@ -307,7 +308,7 @@ class ApnsProvider:
                 future = pool.submit(
                     _POST,
                     _PATH_PREFIX + item.token.encode(),
-                    [*headers, (b"apns-id", item.delivery_id.encode())],
+                    [*headers, Unindexed(b"apns-id", item.delivery_id.encode())],
                     payload.body,
                     timeout,
                 )

@@ -8,7 +8,9 @@ API (everything runs on one asyncio loop; see runner.py for sync callers):
     await pool.aclose()
 
 `headers` is a list of (bytes, bytes) pairs *without* the pseudo-headers, which the pool adds
-(`:method`, `:scheme`, `:authority`, `:path`); `body` is bytes. The answer is an `H2Response`
+(`:method`, `:scheme`, `:authority`, `:path`); a value that changes with every request (or is
+secret) should come as `Unindexed(name, value)`: it goes literal, never into the HPACK
+table. `body` is bytes. The answer is an `H2Response`
 (status, headers as (bytes, bytes) pairs, body). Failures raise a `TransportError`:
 `ConnectionLost` (reset, closed, refused, TLS failure: see `tls_error`), `StreamReset` (the
 server reset the stream), `RequestTimeout` (no answer within `timeout` seconds of the request
@@ -25,6 +27,7 @@ across calls, and PINGs a connection that stayed idle for `ping_interval` second
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import logging
 import ssl
@@ -36,6 +39,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 from django.conf import settings
+from hpack import NeverIndexedHeaderTuple as Unindexed
 
 logger = logging.getLogger(__name__)
 
@@ -155,16 +159,41 @@ def _goaway_reason(data: bytes | None) -> str:
     return reason if isinstance(reason, str) else ""
 
 
+class _H2Connection(h2.connection.H2Connection):
+    """h2's state machine without its scan of every stream before each new one.
+
+    h2 counts open streams by walking all of them (and drops closed ones as it goes): with
+    hundreds in flight that walk costs more than the request. The connection knows its
+    streams, so it answers the count and drops each closed stream itself.
+    """
+
+    def __init__(self, config, in_flight: dict):
+        super().__init__(config)
+        self._in_flight = in_flight
+
+    @property
+    def open_outbound_streams(self) -> int:
+        return len(self._in_flight)
+
+    def forget(self, stream_id: int) -> None:
+        stream = self.streams.get(stream_id)
+        if stream is not None and stream.closed:
+            del self.streams[stream_id]
+            self._closed_streams[stream_id] = stream.closed_by
+
+
 class _Connection(asyncio.Protocol):
     """One HTTP/2 connection; the pool decides which requests go on it."""
 
     def __init__(self, pool: "H2Pool"):
         self.pool = pool
         self.loop = pool.loop
-        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(**_H2_CONFIG))
+        self.streams: dict[int, _Stream] = {}
+        self.h2 = _H2Connection(h2.config.H2Configuration(**_H2_CONFIG), self.streams)
+        # Huffman coding costs more CPU on both ends than the bytes it saves here.
+        self.h2.encoder.encode = functools.partial(self.h2.encoder.encode, huffman=False)
         self.transport = None
         self.ready = self.loop.create_future()
-        self.streams: dict[int, _Stream] = {}
         self.blocked: collections.OrderedDict[int, _Stream] = collections.OrderedDict()
         self.limit = 1
         # Until its first answer a connection's real stream limit is unknown (APNs starts at 1).
@@ -217,6 +246,7 @@ class _Connection(asyncio.Protocol):
                     if self.blocked.pop(event.stream_id, None) is not None:
                         # Answered before the body was all sent: close our half too.
                         self.h2.reset_stream(event.stream_id, h2.errors.ErrorCodes.CANCEL)
+                    self.h2.forget(event.stream_id)
                     if not stream.future.done():
                         stream.future.set_result(
                             H2Response(stream.status, stream.headers, stream.body)
@@ -311,6 +341,7 @@ class _Connection(asyncio.Protocol):
     def _end_stream(self, stream_id: int, error: Exception):
         stream = self.streams.pop(stream_id, None)
         self.blocked.pop(stream_id, None)
+        self.h2.forget(stream_id)
         if stream is not None and not stream.future.done():
             stream.future.set_exception(error)
 
@@ -349,6 +380,7 @@ class _Connection(asyncio.Protocol):
                 self._end_stream(stream_id, RequestTimeout("no answer in time"))
                 with contextlib.suppress(h2.exceptions.H2Error):
                     self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+                    self.h2.forget(stream_id)
             if expired:
                 self._ping(now)
                 self.pool._dispatch()
@@ -419,7 +451,8 @@ class H2Pool:
         if self._closed:
             future.set_exception(ConnectionLost("the pool is closed"))
             return future
-        full = [(b":method", method), *self._scheme_authority, (b":path", path)]
+        # A per-request value goes literal, never indexed, as Apple asks: no table churn.
+        full = [(b":method", method), *self._scheme_authority, Unindexed(b":path", path)]
         full.extend(headers)
         self._queue.append(_Request(full, body, timeout, future))
         self._dispatch()

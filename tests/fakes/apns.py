@@ -9,13 +9,16 @@ accepted notification. Run `python -m tests.fakes.apns` to serve it alone (for h
 
 import asyncio
 import collections
+import functools
 import json
 import re
 import ssl
+import subprocess
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import h2.config
 import h2.connection
@@ -25,6 +28,7 @@ import h2.exceptions
 import h2.settings
 import jwt
 from cryptography.hazmat.primitives import serialization
+from hpack import NeverIndexedHeaderTuple
 
 from tests.fakes.tls import TestCA
 
@@ -99,11 +103,21 @@ class Counts:
     reasons: collections.Counter = field(default_factory=collections.Counter)
 
 
+def _public_key(key):
+    """The public half of a key given as a key object or a private-key PEM."""
+    if isinstance(key, bytes | str):
+        key = serialization.load_pem_private_key(
+            key.encode() if isinstance(key, str) else key, None
+        )
+    return key.public_key() if hasattr(key, "public_key") else key
+
+
 class _ServerConnection(asyncio.Protocol):
     def __init__(self, fake: "FakeApns", environment: str):
         self.fake = fake
         self.environment = environment
         self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(**_H2_CONFIG))
+        self.h2.encoder.encode = functools.partial(self.h2.encoder.encode, huffman=False)
         self.transport = None
         self.requests: dict[int, list] = {}
         self.open_streams = 0
@@ -325,7 +339,7 @@ class _ServerConnection(asyncio.Protocol):
         # The stream counts as open until the answer is written, at the end of this read.
         self.answered += 1
         headers = [(b":status", str(status).encode())]
-        headers.append((b"apns-id", apns_id or str(uuid.uuid4()).encode()))
+        headers.append(NeverIndexedHeaderTuple(b"apns-id", apns_id or str(uuid.uuid4()).encode()))
         if body:
             headers.append((b"content-type", b"application/json"))
             headers.append((b"content-length", str(len(body)).encode()))
@@ -389,14 +403,7 @@ class FakeApns:
 
     def register_key(self, *, key_id: str, team_id: str, private_or_public_key, topics=()):
         """Accept provider tokens signed by this key (a key object or PEM) for these topics."""
-        key = private_or_public_key
-        if isinstance(key, bytes | str):
-            key = serialization.load_pem_private_key(
-                key.encode() if isinstance(key, str) else key, None
-            )
-        if hasattr(key, "public_key"):
-            key = key.public_key()
-        self.keys[key_id] = _Key(team_id=team_id, public_key=key)
+        self.keys[key_id] = _Key(team_id=team_id, public_key=_public_key(private_or_public_key))
         self.topics.update(topics)
 
     def register_certificate(self, certificate, topic: str):
@@ -534,34 +541,112 @@ class FakeApns:
         self.ca.cleanup()
 
 
-def main():  # pragma: no cover - a manual tool for h2load
+class FastFakeApns:
+    """The same fake on Node's native HTTP/2 server (apns_fast.mjs), for benchmarks.
+
+    It keeps the checks, the stream-limit and token rules and the error bodies, but not the
+    test controls (scripted failures, records, GOAWAY, clock); `counts()` asks the Node process.
+    """
+
+    SCRIPT = Path(__file__).with_name("apns_fast.mjs")
+
+    def __init__(self, *, node: str, ca: TestCA | None = None, max_streams: int = 1000):
+        self.node = node
+        self.ca = ca or TestCA()
+        self.max_streams = max_streams
+        self.port = 0
+        self._process = None
+
+    def start(self, *, key_id: str, team_id: str, private_or_public_key, topic: str, port=0):
+        """Start Node, accepting tokens of this key (key object or PEM) for this topic."""
+        key = _public_key(private_or_public_key)
+        public_pem = key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self._process = subprocess.Popen(
+            [self.node, str(self.SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        config = {
+            "cert_file": self.ca.cert_file,
+            "key_file": self.ca.key_file,
+            "port": port,
+            "max_streams": self.max_streams,
+            "key_id": key_id,
+            "team_id": team_id,
+            "public_key_pem": public_pem.decode(),
+            "topic": topic,
+        }
+        self.port = self._command(json.dumps(config))["port"]
+        return self
+
+    def host(self, environment: str = PRODUCTION) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def counts(self) -> dict:
+        return self._command("counts")
+
+    def _command(self, line: str) -> dict:
+        self._process.stdin.write(line + "\n")
+        self._process.stdin.flush()
+        answer = self._process.stdout.readline()
+        if not answer:
+            raise RuntimeError("the Node fake APNs exited")
+        return json.loads(answer)
+
+    def stop(self):
+        if self._process is not None:
+            self._process.stdin.close()
+            self._process.wait(10)
+        self.ca.cleanup()
+
+
+def main():  # pragma: no cover - run by the benchmarks, and by hand for h2load
+    """Serve the fake alone; print its address as JSON; answer `counts` lines on stdin."""
     import argparse
+    import sys
 
     parser = argparse.ArgumentParser(description="Serve the fake APNs on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--key-file", required=True, help="the .p8 whose tokens to accept")
+    parser.add_argument("--key-id", default="ABC123DEFG")
+    parser.add_argument("--team-id", default="TEAM123456")
+    parser.add_argument("--topic", default="com.example.app")
     args = parser.parse_args()
-    from tests import keys
-
-    key = keys.ec_p256_key()
-    fake = FakeApns(initial_streams=1000)
+    with open(args.key_file, "rb") as file:
+        key = serialization.load_pem_private_key(file.read(), None)
+    fake = FakeApns()
     fake.keep_records = False
     fake.register_key(
-        key_id="ABC123DEFG", team_id="TEAM123456", private_or_public_key=key, topics=["bench.app"]
+        key_id=args.key_id, team_id=args.team_id, private_or_public_key=key, topics=[args.topic]
     )
     fake.start(production_port=args.port)
     token = jwt.encode(
-        {"iss": "TEAM123456", "iat": int(time.time())},
+        {"iss": args.team_id, "iat": int(time.time())},
         key,
         algorithm="ES256",
-        headers={"kid": "ABC123DEFG"},
+        headers={"kid": args.key_id},
     )
-    print(f"production https://{fake.host(PRODUCTION)}  CA {fake.ca.ca_file}", flush=True)
-    print(f"authorization: bearer {token}", flush=True)
-    try:
-        while True:
-            time.sleep(60)
-    except KeyboardInterrupt:
-        fake.stop()
+    address = {"host": fake.host(PRODUCTION), "ca_file": fake.ca.ca_file, "token": token}
+    print(json.dumps(address), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "counts":
+            counts = fake.counts
+            print(
+                json.dumps(
+                    {
+                        "accepted": counts.accepted,
+                        "requests": counts.requests,
+                        "connections": counts.connections,
+                        "max_concurrent_streams": counts.max_concurrent_streams,
+                    }
+                ),
+                flush=True,
+            )
+    fake.stop()
 
 
 if __name__ == "__main__":
