@@ -18,7 +18,8 @@ from tests.factories import (
     ApnsTokenCredentialFactory,
     MessageFactory,
 )
-from tests.fakes.apns import PRODUCTION, SANDBOX
+from tests.fakes.apns import PRODUCTION, SANDBOX, FastFakeApns
+from tests.services import node_binary
 
 
 class MovableClock:
@@ -391,3 +392,36 @@ def test_the_batch_log_line_counts_outcomes_without_tokens(apns_fake, provider, 
 
     assert "items=2 delivered=1 retry=0 invalid_token=1" in caplog.text
     assert all(item.token not in caplog.text for item in items)
+
+
+@pytest.fixture
+def fast_fake(settings):
+    fake = FastFakeApns(node=node_binary())
+    yield fake
+    fake.stop()
+
+
+def test_the_node_fake_used_by_benchmarks_applies_the_same_rules(fast_fake, provider, settings):
+    credential = ApnsTokenCredentialFactory.build()
+    fast_fake.start(
+        key_id=credential.key_id,
+        team_id=credential.team_id,
+        private_or_public_key=credential.key_p8,
+        topic=credential.bundle_id,
+    )
+    settings.PUSHPORT_PROVIDER_CA_BUNDLE = fast_fake.ca.ca_file
+    credential.endpoint = fast_fake.host()
+    stranger = ApnsTokenCredentialFactory.build(endpoint=fast_fake.host())
+    silent_at_10 = apns_payload(silent=True, title="", body="")
+    silent_at_10.headers["apns-priority"] = "10"
+
+    delivered = provider.send(credential, push_items(300))
+    refused = provider.send(credential, push_items(1, payload=silent_at_10))
+    unknown_key = provider.send(stranger, push_items(5))
+
+    assert outcomes(delivered) == [Outcome.DELIVERED] * 300
+    assert (refused[0].outcome, refused[0].reason) == (Outcome.REJECTED, "BadPriority")
+    assert outcomes(unknown_key) == [Outcome.CREDENTIAL_ERROR] * 5
+    counts = fast_fake.counts()
+    assert counts["accepted"] == 300
+    assert counts["reasons"] == {"BadPriority": 1, "InvalidProviderToken": 1}

@@ -23,6 +23,8 @@ def _pem_key(key) -> bytes:
 class TestCA:
     """A throwaway CA and one server certificate for 127.0.0.1 and localhost, as files."""
 
+    __test__ = False  # not a test class, whatever its name
+
     def __init__(self, directory: str | None = None):
         self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="pushport-ca-")
         self.directory = Path(directory or self._tmp.name)
