@@ -43,8 +43,3 @@ def stranger(other_space):
 def stranger_client(stranger) -> Client:
     return signed_in(stranger)
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Every factory user hashes a password; the production hasher's cost is not under test here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
