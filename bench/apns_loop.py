@@ -131,11 +131,13 @@ def h2load_rate(fake, key_pem: bytes, n: int) -> float | None:
             check=False,
         ).stdout
     done = re.search(r"(\d+) succeeded", output)
-    rate = re.search(r"finished in [\d.]+s, ([\d.]+) req/s", output)
-    if not (done and rate) or int(done.group(1)) != n:
+    seconds = re.search(r"finished in ([\d.]+)s", output)
+    # Like APNs, the fake allows one stream until a valid token: h2load's opening burst on
+    # each connection is refused, so count what succeeded.
+    if not (done and seconds) or int(done.group(1)) < n * 0.9:
         print(output, file=sys.stderr)
         return None
-    return float(rate.group(1))
+    return int(done.group(1)) / float(seconds.group(1))
 
 
 def provider_loop(fake, key_pem: bytes, tokens: list[str], chunk: int, in_flight: int):

@@ -185,6 +185,20 @@ def test_a_server_certificate_outside_the_ca_bundle_is_a_tls_error(
     assert on_loop(scenario()).tls_error
 
 
+def test_an_idle_connection_is_pinged_and_kept(apns_fake, signed_headers):
+    async def scenario():
+        pool = make_pool(apns_fake, ping_interval=0.2)
+        await pool.request(b"POST", device_path(), signed_headers, BODY, 5.0)
+        await asyncio.sleep(2.5)
+        response = await pool.request(b"POST", device_path(), signed_headers, BODY, 5.0)
+        await pool.aclose()
+        return response
+
+    assert on_loop(scenario()).status == 200
+    assert apns_fake.counts.pings >= 1
+    assert apns_fake.counts.connections == 1
+
+
 def test_a_closed_pool_refuses_new_requests(apns_fake, signed_headers):
     async def scenario():
         pool = make_pool(apns_fake)

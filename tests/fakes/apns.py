@@ -100,6 +100,7 @@ class Counts:
     max_concurrent_streams: int = 0
     token_updates: int = 0
     tls_client_certificates: int = 0
+    pings: int = 0
     reasons: collections.Counter = field(default_factory=collections.Counter)
 
 
@@ -175,6 +176,8 @@ class _ServerConnection(asyncio.Protocol):
                     self._answer(event.stream_id, *request)
                     if self.transport.is_closing():
                         return
+            elif kind is h2.events.PingReceived:
+                self.fake.counts.pings += 1  # h2 has queued the PING's acknowledgement
             elif kind is h2.events.StreamReset:
                 held = event.stream_id in self.held
                 self.held.discard(event.stream_id)
