@@ -12,6 +12,7 @@ from channels_app import delivery, sending, tasks
 from channels_app.models import Delivery, DeliveryStatus, Health, MessageStatus, Platform
 from channels_app.tracking import message_counts
 from tests.factories import DeviceFactory, MessageFactory
+from tests.fakes.apns import SANDBOX
 
 pytestmark = pytest.mark.django_db
 
@@ -339,3 +340,50 @@ def test_a_late_worker_does_not_overwrite_a_reclaimed_delivery(configured, iphon
     delivery._write_back(claimed, token=token, invalid=[])
 
     assert only_delivery(iphone).status == DeliveryStatus.RETRYING
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(403, "SENDER_ID_MISMATCH"), (400, "INVALID_ARGUMENT")]
+)
+def test_it_deactivates_a_token_fcm_refuses(configured, pixel, send_now, fcm_fake, status, code):
+    fcm_fake.fail(pixel.token, status, code)
+
+    send_now()
+
+    pixel.refresh_from_db()
+    assert not pixel.active
+    assert pixel.deactivation_reason.startswith(code)
+
+
+def test_fcm_refusing_the_credential_flags_it_and_deactivates_nothing(
+    configured, pixel, send_now, fcm_fake, fcm_credential
+):
+    fcm_fake.fail(pixel.token, 401, "THIRD_PARTY_AUTH_ERROR")
+
+    message = send_now()
+
+    fcm_credential.refresh_from_db()
+    assert fcm_credential.health == Health.NEEDS_ATTENTION
+    assert fcm_credential.health_reason.startswith("THIRD_PARTY_AUTH_ERROR")
+    pixel.refresh_from_db()
+    assert pixel.active
+    assert message.status == MessageStatus.FAILED
+
+
+def test_fcm_too_many_requests_is_retried_after_its_retry_after(
+    configured, pixel, send_now, fcm_fake
+):
+    fcm_fake.fail(pixel.token, 429, "QUOTA_EXCEEDED", times=1, retry_after=1)
+
+    send_now()
+
+    sent = only_delivery(pixel)
+    assert (sent.status, sent.attempts) == (DeliveryStatus.DELIVERED, 2)
+
+
+def test_a_development_device_goes_to_the_sandbox(configured, space, profile, send_now, apns_fake):
+    DeviceFactory(space=space, profile=profile, environment="development")
+
+    send_now()
+
+    assert [n.environment for n in apns_fake.notifications] == [SANDBOX]
