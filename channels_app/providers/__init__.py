@@ -1,5 +1,6 @@
 """The provider registry: one Provider instance per platform and process."""
 
+import os
 import threading
 
 from django.utils.module_loading import import_string
@@ -25,3 +26,14 @@ def get_provider(platform: str) -> Provider:
                 provider = import_string(PROVIDERS[platform])()
                 _instances[platform] = provider
     return provider
+
+
+def _forget_parent_providers():
+    global _lock
+    # A forked child (Celery's prefork pool) must not use the parent's connections, event
+    # loop or locks: it builds its own providers on first use.
+    _instances.clear()
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parent_providers)

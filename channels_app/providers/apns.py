@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -26,7 +25,6 @@ logger = logging.getLogger(__name__)
 # Apple: renew no more often than every 20 minutes, and before the token is an hour old.
 TOKEN_RENEW_AFTER = 50 * 60
 TOKEN_MIN_AGE = 20 * 60
-TOKEN_MAX_AGE = 60 * 60
 
 INVALID_TOKEN_REASONS = frozenset(
     {"BadDeviceToken", "DeviceTokenNotForTopic", "Unregistered", "ExpiredToken"}
@@ -63,32 +61,30 @@ _POST = b"POST"
 
 
 class ProviderToken:
-    """The ES256 JWT of one APNs key: cached, shared by every request and connection."""
+    """The ES256 JWT of one APNs key: cached, shared by every request and connection.
+
+    Only the provider loop's thread uses it, so it needs no lock.
+    """
 
     def __init__(self, *, key_p8: str, key_id: str, team_id: str):
         self._key = credentials.parse_p8(key_p8.encode())
         self._key_id = key_id
         self._team_id = team_id
-        self._lock = threading.Lock()
         self.issued_at = 0
         self.value = b""
 
     def current(self, now: float) -> bytes:
         """The token, minted anew when older than TOKEN_RENEW_AFTER."""
         if now - self.issued_at >= TOKEN_RENEW_AFTER:
-            with self._lock:
-                if now - self.issued_at >= TOKEN_RENEW_AFTER:
-                    self._mint(now)
+            self._mint(now)
         return self.value
 
     def renew_if_allowed(self, now: float) -> bool:
         """After ExpiredProviderToken: renew unless that would break Apple's 20-minute rule."""
-        with self._lock:
-            age = now - self.issued_at
-            if age < TOKEN_MIN_AGE and age <= TOKEN_MAX_AGE:
-                return False
-            self._mint(now)
-            return True
+        if now - self.issued_at < TOKEN_MIN_AGE:
+            return False
+        self._mint(now)
+        return True
 
     def _mint(self, now: float) -> None:
         self.issued_at = int(now)

@@ -339,6 +339,7 @@ class _Connection(asyncio.Protocol):
         self.limit = max(0, min(remote, self.pool.max_streams_cap))
 
     def _end_stream(self, stream_id: int, error: Exception):
+        self.warm = True
         stream = self.streams.pop(stream_id, None)
         self.blocked.pop(stream_id, None)
         self.h2.forget(stream_id)

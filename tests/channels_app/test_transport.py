@@ -10,7 +10,8 @@ import time
 import jwt
 import pytest
 
-from channels_app.providers import runner, transport
+from channels_app import providers
+from channels_app.providers import get_provider, runner, transport
 from tests import keys
 from tests.fakes.apns import PRODUCTION
 from tests.fakes.tls import TestCA
@@ -217,13 +218,15 @@ def test_the_provider_loop_persists_between_calls():
     assert runner.run(current_loop()) is runner.run(current_loop())
 
 
-def test_a_forked_child_gets_a_loop_of_its_own():
+def test_a_forked_child_gets_a_loop_and_providers_of_its_own():
     runner.run(asyncio.sleep(0))
+    get_provider("ios")
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: the parent's loop thread does not exist here
         try:
-            answer = runner.run(asyncio.sleep(0, result=b"ok"), timeout=5)
+            fresh = not providers._instances
+            answer = runner.run(asyncio.sleep(0, result=b"ok" if fresh else b"stale"), timeout=5)
         except BaseException:
             answer = b"failed"
         os.write(writer, answer)
