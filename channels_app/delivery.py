@@ -35,6 +35,7 @@ from .tracking import refresh_statuses
 logger = logging.getLogger(__name__)
 
 NOT_CONFIGURED = "channel not configured"
+DEVICE_INACTIVE = "device deactivated"
 CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 RECLAIM_BATCH = 500
 # What sending a claimed delivery reads, and every field written back.
@@ -46,6 +47,7 @@ CLAIM_FIELDS = (
     "sent_at",
     "device__token",
     "device__environment",
+    "device__active",
 )
 WRITTEN_FIELDS = [
     "status",
@@ -174,6 +176,10 @@ def _send(claimed: list[Delivery]) -> list[tuple[Delivery, Result]]:
         message = delivery.message
         key = (delivery.platform, message.space_id)
         credential = credentials.get(key)
+        if not delivery.device.active:
+            # Another send found the token dead after this one was queued.
+            results.append((delivery, _failed(DEVICE_INACTIVE)))
+            continue
         if credential is None:
             results.append((delivery, _failed(NOT_CONFIGURED)))
             continue

@@ -256,6 +256,20 @@ def test_an_expired_message_is_not_sent(configured, iphone, space, apns_fake):
     assert apns_fake.counts.requests == 0
 
 
+def test_a_device_deactivated_after_the_send_was_queued_is_skipped(
+    configured, iphone, space, apns_fake
+):
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)
+    iphone.active = False
+    iphone.save()
+
+    tasks.deliver_chunk([str(d.pk) for d in message.deliveries.all()])
+
+    assert only_delivery(iphone).reason == "device deactivated"
+    assert apns_fake.counts.requests == 0
+
+
 def test_two_workers_never_claim_the_same_delivery(configured, iphone, space):
     message = MessageFactory(space=space, to={"profileId": "alice"})
     sending.send(message=message)
