@@ -27,7 +27,6 @@ across calls, and PINGs a connection that stayed idle for `ping_interval` second
 import asyncio
 import collections
 import contextlib
-import functools
 import json
 import logging
 import ssl
@@ -38,6 +37,7 @@ import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
+import hpack
 from django.conf import settings
 from hpack import NeverIndexedHeaderTuple as Unindexed
 
@@ -159,6 +159,43 @@ def _goaway_reason(data: bytes | None) -> str:
     return reason if isinstance(reason, str) else ""
 
 
+class _Encoder(hpack.Encoder):
+    """HPACK that reuses the bytes of the headers every request repeats.
+
+    Once a repeated header sits in the dynamic table its indexed form stays the same until the
+    table changes, so its bytes are kept and forgotten whenever the table changes; `Unindexed`
+    values never change the table. No Huffman coding: it costs both ends more CPU than the
+    bytes it saves.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._known: dict[tuple, bytes] = {}
+
+    def encode(self, headers, huffman: bool = False) -> bytes:
+        table = self.header_table
+        if table.resized:
+            self._known.clear()
+            return super().encode(headers, huffman)
+        known = self._known
+        entries = table.dynamic_entries
+        block = []
+        for header in headers:
+            if header.__class__ is Unindexed:
+                block.append(self.add(header, True, huffman))
+                continue
+            encoded = known.get(header)
+            if encoded is None:
+                size, first = len(entries), entries[0] if entries else None
+                encoded = self.add(header, False, huffman)
+                if len(entries) != size or (entries and entries[0] is not first):
+                    known.clear()  # indexes moved: what was kept no longer holds
+                else:
+                    known[header] = encoded
+            block.append(encoded)
+        return b"".join(block)
+
+
 class _H2Connection(h2.connection.H2Connection):
     """h2's state machine without its scan of every stream before each new one.
 
@@ -190,8 +227,7 @@ class _Connection(asyncio.Protocol):
         self.loop = pool.loop
         self.streams: dict[int, _Stream] = {}
         self.h2 = _H2Connection(h2.config.H2Configuration(**_H2_CONFIG), self.streams)
-        # Huffman coding costs more CPU on both ends than the bytes it saves here.
-        self.h2.encoder.encode = functools.partial(self.h2.encoder.encode, huffman=False)
+        self.h2.encoder = _Encoder()
         self.transport = None
         self.ready = self.loop.create_future()
         self.blocked: collections.OrderedDict[int, _Stream] = collections.OrderedDict()
