@@ -281,7 +281,7 @@ class ApnsProvider:
                         reason=_EXPIRED_PROVIDER_TOKEN,
                         retry_after=max(wait, 1.0),
                     )
-        await self._retire_poisoned_pools(results, pools)
+        self._retire_poisoned_pools(results, pools)
         self._log(credential, results, time.monotonic() - started)
         return results
 
@@ -358,7 +358,7 @@ class ApnsProvider:
             if known[0] == fingerprint:
                 return known[1]
             # The credential changed: its old connections carry a stale identity.
-            asyncio.get_running_loop().create_task(known[1].aclose())
+            known[1].close()
         host, port = _split_host(host_port)
         if credential.kind == ApnsKind.CERTIFICATE:
             context = _certificate_context(credential)
@@ -370,13 +370,13 @@ class ApnsProvider:
         self._pools[key] = (fingerprint, pool)
         return pool
 
-    async def _retire_poisoned_pools(self, results, pools):
+    def _retire_poisoned_pools(self, results, pools):
         if not any(r.reason in _POOL_POISONING_REASONS for r in results):
             return
         for key, (_, pool) in list(self._pools.items()):
             if pool in pools.values():
                 del self._pools[key]
-                await pool.aclose()
+                pool.close()
 
     @staticmethod
     def _log(credential, results, seconds: float) -> None:

@@ -608,6 +608,10 @@ class H2Pool:
 
     async def aclose(self):
         """Close every connection; queued and in-flight requests fail with ConnectionLost."""
+        self.close()
+
+    def close(self):
+        """aclose(), for callers on the pool's loop that cannot await."""
         self._closed = True
         error = ConnectionLost("the pool is closed")
         for request in self._queue:

@@ -425,3 +425,25 @@ def test_the_node_fake_used_by_benchmarks_applies_the_same_rules(fast_fake, prov
     counts = fast_fake.counts()
     assert counts["accepted"] == 300
     assert counts["reasons"] == {"BadPriority": 1, "InvalidProviderToken": 1}
+
+
+def test_a_changed_key_gets_fresh_connections_and_the_old_ones_close(
+    apns_fake, provider, credential
+):
+    provider.send(credential, push_items(2))
+    credential.key_p8 = keys.p8(keys.ec_p256_key()).decode()
+    apns_fake.register_key(
+        key_id=credential.key_id,
+        team_id=credential.team_id,
+        private_or_public_key=credential.key_p8,
+        topics=[credential.bundle_id],
+    )
+
+    results = provider.send(credential, push_items(2))
+
+    assert outcomes(results) == [Outcome.DELIVERED] * 2
+    assert apns_fake.counts.connections == 2
+    deadline = time.monotonic() + 5
+    while apns_fake.open_connections > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert apns_fake.open_connections == 1
