@@ -447,3 +447,20 @@ def test_a_changed_key_gets_fresh_connections_and_the_old_ones_close(
     while apns_fake.open_connections > 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert apns_fake.open_connections == 1
+
+
+def test_a_stream_limit_lowered_after_errors_is_honoured(apns_fake, provider, credential):
+    apns_fake.streams_after_error = 2
+    items = push_items(300)
+    for item in items[::10]:
+        apns_fake.fail(item.token, 400, "BadDeviceToken")
+
+    results = provider.send(credential, items)
+
+    expected = [
+        Outcome.INVALID_TOKEN if index % 10 == 0 else Outcome.DELIVERED for index in range(300)
+    ]
+    assert outcomes(results) == expected
+    assert apns_fake.counts.stream_limit_changes >= 2
+    # A throttled connection may be joined by another, within the credential's bound.
+    assert apns_fake.counts.connections <= credential.max_connections

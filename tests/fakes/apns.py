@@ -101,6 +101,7 @@ class Counts:
     token_updates: int = 0
     tls_client_certificates: int = 0
     pings: int = 0
+    stream_limit_changes: int = 0
     reasons: collections.Counter = field(default_factory=collections.Counter)
 
 
@@ -129,6 +130,7 @@ class _ServerConnection(asyncio.Protocol):
         self.token_since = 0.0
         self.token_key = None
         self.raised = False
+        self.lowered: int | None = None
 
     def connection_made(self, transport):
         self.transport = transport
@@ -203,6 +205,8 @@ class _ServerConnection(asyncio.Protocol):
                 raise Refusal(failure.status, failure.reason, failure.timestamp)
         except Refusal as refusal:
             fake.counts.reasons[refusal.reason] += 1
+            if refusal.status != 410:
+                self._set_stream_limit(fake.streams_after_error)
             error = {"reason": refusal.reason}
             if refusal.timestamp is not None:
                 error["timestamp"] = refusal.timestamp
@@ -214,6 +218,7 @@ class _ServerConnection(asyncio.Protocol):
             )
             return
         fake.counts.accepted += 1
+        self._set_stream_limit(None)
         if fake.keep_records:
             fake.notifications.append(
                 Notification(
@@ -338,6 +343,16 @@ class _ServerConnection(asyncio.Protocol):
                 {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.fake.max_streams}
             )
 
+    def _set_stream_limit(self, lowered: int | None):
+        """Like APNs, lower the stream limit after an error and restore it after a success."""
+        if not self.raised or lowered == self.lowered:
+            return
+        if lowered is None or self.fake.streams_after_error is not None:
+            self.lowered = lowered
+            self.fake.counts.stream_limit_changes += 1
+            limit = self.fake.max_streams if lowered is None else lowered
+            self.h2.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: limit})
+
     def _respond(self, stream_id: int, status: int, apns_id: bytes | None, body: bytes):
         # The stream counts as open until the answer is written, at the end of this read.
         self.answered += 1
@@ -395,6 +410,8 @@ class FakeApns:
         self.clock_offset = 0.0
         self.goaway_after: int | None = None
         self.goaway_reason = "Shutdown"
+        # The stream limit a connection drops to after an error (None: it does not drop).
+        self.streams_after_error: int | None = None
         self._verified_tokens: dict[bytes, tuple] = {}
 
     def clock(self) -> float:
