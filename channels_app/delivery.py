@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import providers
+from . import providers, rows
 from .models import (
     ApnsCredential,
     Delivery,
@@ -38,6 +38,8 @@ NOT_CONFIGURED = "channel not configured"
 DEVICE_INACTIVE = "device deactivated"
 CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 RECLAIM_BATCH = 500
+# Message fields no payload is built from.
+UNSENT_MESSAGE_FIELDS = ("to", "rules", "metadata", "idempotency_key")
 # What sending a claimed delivery reads, and every field written back.
 CLAIM_FIELDS = (
     "message_id",
@@ -114,7 +116,9 @@ def claim(*, delivery_ids: Iterable, now: dt.datetime) -> tuple[uuid.UUID, list[
         .only(*CLAIM_FIELDS)
     )
     # A chunk holds few messages; one copy of each instead of one per delivery row.
-    messages = Message.objects.in_bulk({d.message_id for d in claimed})
+    messages = Message.objects.defer(*UNSENT_MESSAGE_FIELDS).in_bulk(
+        {d.message_id for d in claimed}
+    )
     for delivery in claimed:
         delivery.message = messages[delivery.message_id]
     return token, claimed
@@ -277,28 +281,10 @@ def _apply(delivery: Delivery, result: Result, *, report: ChunkReport, now: dt.d
 def _write_back(
     claimed: list[Delivery], *, token: uuid.UUID, invalid: list[tuple[Delivery, Result]]
 ) -> None:
-    """Store the results of the deliveries this worker still holds; deactivate dead tokens.
-
-    One parameterized UPDATE per row, sent with executemany: Django's bulk_update builds
-    CASE expressions whose cost grows with the square of the chunk.
-    """
-    meta = Delivery._meta
-    fields = [meta.get_field(name) for name in WRITTEN_FIELDS]
-    token_field = meta.get_field("claim_token")
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    # A lease reclaimed meanwhile belongs to another worker now: the token check skips it.
-    # Only quoted names from the model go into the text; every value is a parameter.
-    where = f"{quote(meta.pk.column)} = %s AND {quote(token_field.column)} = %s"
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
-    held = token_field.get_db_prep_value(token, connection)
-    rows = [
-        [f.get_db_prep_value(getattr(d, f.attname), connection) for f in fields]
-        + [meta.pk.get_db_prep_value(d.pk, connection), held]
-        for d in claimed
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    """Store the results of the deliveries this worker still holds; deactivate dead tokens."""
+    with transaction.atomic():
+        # A lease reclaimed meanwhile belongs to another worker now: the token check skips it.
+        rows.update(claimed, WRITTEN_FIELDS, where={"claim_token": token})
         # The provider's word on a token holds even if this lease was reclaimed meanwhile.
         _deactivate(invalid)
 

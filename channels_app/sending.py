@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
 
-from . import tasks
+from . import rows, tasks
 from .models import Delivery, Device, Message
 from .tracking import refresh_statuses
 
@@ -22,17 +22,17 @@ def send_all(*, messages: Sequence[Message]) -> None:
         profile_ids[message.space_id].add(message.to.get("profileId"))
     devices: dict = defaultdict(list)
     for space_id, wanted in profile_ids.items():
-        rows = Device.objects.filter(
+        found = Device.objects.filter(
             space_id=space_id, active=True, profile__profile_id__in=wanted
         ).values_list("id", "platform", "profile__profile_id")
-        for device_id, platform, profile_id in rows:
+        for device_id, platform, profile_id in found:
             devices[(space_id, profile_id)].append((device_id, platform))
     deliveries = [
         Delivery(message=message, device_id=device_id, platform=platform)
         for message in messages
         for device_id, platform in devices[(message.space_id, message.to.get("profileId"))]
     ]
-    Delivery.objects.bulk_create(deliveries, batch_size=1000)
+    rows.insert(deliveries)
     # A message with no device to go to is settled now; the others when their chunks finish.
     refresh_statuses(
         message_ids=[m.pk for m in messages if not devices[(m.space_id, m.to.get("profileId"))]]
@@ -67,7 +67,7 @@ def submit_batch(
             message.idempotency_key = key or None
     try:
         with transaction.atomic():
-            Message.objects.bulk_create(messages)
+            rows.insert(messages)
             send_all(messages=messages)
     except IntegrityError:
         first = _existing(space, keys) if keys else None
