@@ -72,7 +72,8 @@ def _first_error(errors, path=""):
 def _field_error(errors) -> dict:
     path, detail = _first_error(errors)
     code = detail.code if detail.code in NAMED_CODES else "validation_error"
-    label = "body" if path == "non_field_errors" else path
+    # Errors about a whole object sit under non_field_errors: name the object instead.
+    label = path.removesuffix("non_field_errors").rstrip(".") or "message"
     return {"code": code, "message": f"{label}: {detail}", "details": errors}
 
 

@@ -292,3 +292,14 @@ def test_a_key_of_another_space_cannot_read_this_space(space, other_space):
 
     assert client.get(messages_url(space, f"/{message.pk}")).status_code == 404
     assert client.get(messages_url(space, f"/{message.pk}/deliveries")).status_code == 404
+
+
+@pytest.mark.parametrize("item", [None, "text", 7, [], {"to": "alice", "rules": "nativePush"}])
+def test_a_batch_item_of_the_wrong_shape_is_named_by_index(api, space, item):
+    response = api.post(messages_url(space, "/batch"), [push(), item])
+
+    assert_refused(response, "invalid_batch")
+    (problem,) = response.json()["details"]
+    assert problem["index"] == 1
+    assert problem["code"] == "validation_error"
+    assert problem["message"].startswith(("message: ", "to: "))
