@@ -1,5 +1,8 @@
 """Celery tasks of the delivery engine: chunks of deliveries, retries and lease reclaim."""
 
+import heapq
+import itertools
+import threading
 import time
 from collections.abc import Sequence
 
@@ -10,17 +13,44 @@ from django.utils import timezone
 from . import delivery
 
 
-def enqueue_chunks(delivery_ids: Sequence[str], *, countdown: float = 0) -> int:
-    """Queue the deliveries in chunks of PUSHPORT_DELIVERY_CHUNK_SIZE; returns how many tasks."""
-    size = settings.PUSHPORT_DELIVERY_CHUNK_SIZE
-    if countdown > 0 and current_app.conf.task_always_eager:
-        # In process there is no scheduler: wait here so a retry still honours its backoff.
-        time.sleep(countdown)
-        countdown = 0
-    chunks = [list(delivery_ids[i : i + size]) for i in range(0, len(delivery_ids), size)]
-    for chunk in chunks:
+def enqueue_chunks(delivery_ids: Sequence[str], *, countdown: float = 0) -> None:
+    """Queue the deliveries in chunks of PUSHPORT_DELIVERY_CHUNK_SIZE, after `countdown` s."""
+    if current_app.conf.task_always_eager:
+        _run_in_process(list(delivery_ids), countdown=countdown)
+        return
+    for chunk in _chunks(delivery_ids):
         deliver_chunk.apply_async((chunk,), countdown=countdown or None)
-    return len(chunks)
+
+
+def _chunks(delivery_ids: Sequence[str]) -> list[list[str]]:
+    size = settings.PUSHPORT_DELIVERY_CHUNK_SIZE
+    return [list(delivery_ids[i : i + size]) for i in range(0, len(delivery_ids), size)]
+
+
+_in_process = threading.local()
+_order = itertools.count()  # ties in due time keep the order they were queued in
+
+
+def _run_in_process(delivery_ids: list[str], *, countdown: float) -> None:
+    """No broker: run the chunks here, and their retries once due.
+
+    A retry asked for while chunks run joins this loop's queue instead of sleeping in
+    place, so one slow token holds up neither the chunks after it nor other retries.
+    """
+    queue = getattr(_in_process, "queue", None)
+    due = time.monotonic() + countdown
+    if queue is not None:
+        heapq.heappush(queue, (due, next(_order), delivery_ids))
+        return
+    _in_process.queue = queue = [(due, next(_order), delivery_ids)]
+    try:
+        while queue:
+            due, _, ids = heapq.heappop(queue)
+            time.sleep(max(due - time.monotonic(), 0.0))
+            for chunk in _chunks(ids):
+                deliver_chunk.apply_async((chunk,))
+    finally:
+        _in_process.queue = None
 
 
 @shared_task(name="channels_app.tasks.deliver_chunk")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from channels_app import delivery, sending, tasks
 from channels_app.models import DeliveryStatus
-from tests.factories import MessageFactory
+from tests.factories import DeviceFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +62,23 @@ def test_a_retry_waits_for_its_backoff_in_process(configured, iphone, space, apn
     sent = message.deliveries.get()
     assert sent.status == DeliveryStatus.DELIVERED
     assert (sent.sent_at - started).total_seconds() >= 0.2
+
+
+def test_in_process_a_retry_waits_behind_the_other_chunks_not_before_them(
+    configured, space, profile, apns_fake, settings, django_capture_on_commit_callbacks
+):
+    settings.PUSHPORT_DELIVERY_CHUNK_SIZE = 1
+    settings.PUSHPORT_RETRY_BASE_SECONDS = 0.4
+    settings.PUSHPORT_RETRY_MAX_SECONDS = 0.4
+    slow, fast = DeviceFactory.create_batch(2, space=space, profile=profile)
+    apns_fake.fail(slow.token, 503, "ServiceUnavailable", times=1)
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sending.send(message=message)
+
+    retried, straight = (message.deliveries.get(device=d) for d in (slow, fast))
+    assert (retried.status, retried.attempts) == (DeliveryStatus.DELIVERED, 2)
+    assert straight.attempts == 1
+    assert straight.sent_at < retried.sent_at
+    assert (retried.sent_at - straight.sent_at).total_seconds() >= 0.15
