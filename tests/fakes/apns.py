@@ -95,6 +95,7 @@ class _Key:
 @dataclass
 class Counts:
     connections: int = 0
+    closed_connections: int = 0
     requests: int = 0
     accepted: int = 0
     max_concurrent_streams: int = 0
@@ -152,6 +153,7 @@ class _ServerConnection(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.fake._connections.discard(self)
+        self.fake.counts.closed_connections += 1
 
     def data_received(self, data: bytes):
         try:
