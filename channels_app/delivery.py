@@ -329,3 +329,17 @@ def reclaim_expired_leases(*, now: dt.datetime | None = None) -> list[str]:
     if reclaimed:
         logger.warning("reclaimed %d deliveries with expired leases", len(reclaimed))
     return reclaimed
+
+
+def overdue_retries(*, now: dt.datetime | None = None) -> list[str]:
+    """Ids of retrying deliveries past their due time that nothing has picked up.
+
+    Covers retries too far off to wait for in process, and a broker that lost a task;
+    a grace period leaves on-time retries to the task that scheduled them.
+    """
+    now = now or timezone.now()
+    grace = dt.timedelta(seconds=settings.PUSHPORT_RETRY_PICKUP_GRACE_SECONDS)
+    overdue = Delivery.objects.filter(
+        status=DeliveryStatus.RETRYING, next_attempt_at__lte=now - grace
+    ).filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+    return [str(pk) for pk in overdue.values_list("id", flat=True)]

@@ -2,6 +2,7 @@
 
 import heapq
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -11,6 +12,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import delivery
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_chunks(delivery_ids: Sequence[str], *, countdown: float = 0) -> None:
@@ -37,6 +40,13 @@ def _run_in_process(delivery_ids: list[str], *, countdown: float) -> None:
     A retry asked for while chunks run joins this loop's queue instead of sleeping in
     place, so one slow token holds up neither the chunks after it nor other retries.
     """
+    if countdown > settings.PUSHPORT_INLINE_RETRY_MAX_SECONDS:
+        # Holding a web request for minutes helps nobody: the rows stay retrying, due at
+        # next_attempt_at, and reclaim_leases (cron, or beat with a broker) sends them.
+        logger.info(
+            "left %d deliveries retrying in %.0f s for reclaim_leases", len(delivery_ids), countdown
+        )
+        return
     queue = getattr(_in_process, "queue", None)
     due = time.monotonic() + countdown
     if queue is not None:
@@ -65,7 +75,7 @@ def deliver_chunk(delivery_ids: list[str]) -> dict:
 
 @shared_task(name="channels_app.tasks.reclaim_expired_leases")
 def reclaim_expired_leases() -> int:
-    """Send again what workers that died mid-send had claimed."""
-    ids = delivery.reclaim_expired_leases()
+    """Send again what workers that died mid-send had claimed, and retries left overdue."""
+    ids = delivery.reclaim_expired_leases() + delivery.overdue_retries()
     enqueue_chunks(ids)
     return len(ids)

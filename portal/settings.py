@@ -138,6 +138,10 @@ PUSHPORT_DELIVERY_MAX_ATTEMPTS = env.int("PUSHPORT_DELIVERY_MAX_ATTEMPTS", defau
 PUSHPORT_DELIVERY_LEASE_SECONDS = env.int("PUSHPORT_DELIVERY_LEASE_SECONDS", default=300)
 PUSHPORT_RETRY_BASE_SECONDS = env.float("PUSHPORT_RETRY_BASE_SECONDS", default=2.0)
 PUSHPORT_RETRY_MAX_SECONDS = env.float("PUSHPORT_RETRY_MAX_SECONDS", default=900.0)
+# Without a broker, retries due sooner than this run in the sending process; later ones wait
+# for reclaim_leases.
+PUSHPORT_INLINE_RETRY_MAX_SECONDS = env.float("PUSHPORT_INLINE_RETRY_MAX_SECONDS", default=30.0)
+PUSHPORT_RETRY_PICKUP_GRACE_SECONDS = env.float("PUSHPORT_RETRY_PICKUP_GRACE_SECONDS", default=60.0)
 PUSHPORT_BATCH_MAX_MESSAGES = env.int("PUSHPORT_BATCH_MAX_MESSAGES", default=1000)
 
 # Celery: no broker means tasks run in process, eagerly.

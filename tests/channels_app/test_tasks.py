@@ -33,7 +33,7 @@ def test_the_command_reclaims_an_expired_lease_and_delivers_it(
 
     call_command("reclaim_leases", stdout=out)
 
-    assert out.getvalue().strip() == "Reclaimed 1 deliveries with expired leases."
+    assert out.getvalue().strip() == "Queued 1 deliveries again (expired leases, overdue retries)."
     assert message.deliveries.get().status == DeliveryStatus.DELIVERED
     assert apns_fake.counts.accepted == 1
 
@@ -82,3 +82,43 @@ def test_in_process_a_retry_waits_behind_the_other_chunks_not_before_them(
     assert straight.attempts == 1
     assert straight.sent_at < retried.sent_at
     assert (retried.sent_at - straight.sent_at).total_seconds() >= 0.15
+
+
+def test_in_process_a_distant_retry_is_left_for_reclaim_instead_of_holding_the_request(
+    configured, iphone, space, apns_fake, settings
+):
+    settings.PUSHPORT_RETRY_BASE_SECONDS = 120
+    settings.PUSHPORT_RETRY_MAX_SECONDS = 120
+    settings.PUSHPORT_INLINE_RETRY_MAX_SECONDS = 30
+    apns_fake.fail(iphone.token, 503, "ServiceUnavailable", times=1)
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)
+    started = timezone.now()
+
+    tasks.deliver_chunk([str(message.deliveries.get().pk)])
+
+    waiting = message.deliveries.get()
+    assert (timezone.now() - started).total_seconds() < 10
+    assert waiting.status == DeliveryStatus.RETRYING
+    assert waiting.next_attempt_at > timezone.now() + dt.timedelta(seconds=60)
+
+
+def test_reclaim_sends_an_overdue_retry_but_not_one_still_in_its_grace(
+    configured, iphone, space, apns_fake, settings
+):
+    settings.PUSHPORT_RETRY_PICKUP_GRACE_SECONDS = 60
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)
+    row = message.deliveries.get()
+    row.status = DeliveryStatus.RETRYING
+    row.next_attempt_at = timezone.now() - dt.timedelta(seconds=10)
+    row.save()
+    accepted_before = apns_fake.counts.accepted
+
+    assert tasks.reclaim_expired_leases() == 0
+
+    row.next_attempt_at = timezone.now() - dt.timedelta(minutes=5)
+    row.save()
+    assert tasks.reclaim_expired_leases() == 1
+    assert message.deliveries.get().status == DeliveryStatus.DELIVERED
+    assert apns_fake.counts.accepted == accepted_before + 1

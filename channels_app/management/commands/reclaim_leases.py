@@ -1,4 +1,4 @@
-"""Send again the deliveries of workers that died mid-send (also a periodic Celery task)."""
+"""Send again deliveries of workers that died mid-send, and overdue retries (cron or beat)."""
 
 from django.core.management.base import BaseCommand
 
@@ -6,8 +6,8 @@ from channels_app import tasks
 
 
 class Command(BaseCommand):
-    help = "Put deliveries whose lease expired back to retrying and queue them again."
+    help = "Queue again deliveries whose lease expired and retries that are overdue."
 
     def handle(self, *args, **options):
         count = tasks.reclaim_expired_leases()
-        self.stdout.write(f"Reclaimed {count} deliveries with expired leases.")
+        self.stdout.write(f"Queued {count} deliveries again (expired leases, overdue retries).")
