@@ -51,7 +51,8 @@ class AppMessagingAuthFactory(factory.django.DjangoModelFactory):
     space = factory.SubFactory(ApiSpaceFactory)
     issuer = "https://auth.example.com/"
     audience = "pushport"
-    shared_secret = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
+    # 64 characters: long enough for HS512 as RFC 7518 asks.
+    shared_secret = factory.LazyFunction(lambda: secrets.token_urlsafe(48))
     id_claim = "sub"
 
 
