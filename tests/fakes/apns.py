@@ -7,29 +7,24 @@ arrives, answers scripted failures per device token, can send GOAWAY, and record
 accepted notification. Run `python -m tests.fakes.apns` to serve it alone (for h2load).
 """
 
-import asyncio
 import collections
 import functools
 import json
 import re
 import ssl
-import subprocess
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h2.config
-import h2.connection
 import h2.errors
-import h2.events
 import h2.exceptions
 import h2.settings
 import jwt
 from cryptography.hazmat.primitives import serialization
 from hpack import NeverIndexedHeaderTuple
 
+from tests.fakes.server import FakeServer, NodeFake, ServerConnection, open_h2, take_scripted
 from tests.fakes.tls import TestCA
 
 PRODUCTION = "production"
@@ -51,14 +46,6 @@ TOKEN_LIFETIME = 3600
 TOKEN_UPDATE_INTERVAL = 20 * 60
 _UUID = re.compile(rb"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _HEX = re.compile(rb"^[0-9a-fA-F]+$")
-_H2_CONFIG = dict(
-    client_side=False,
-    header_encoding=None,
-    validate_outbound_headers=False,
-    normalize_outbound_headers=False,
-    validate_inbound_headers=False,
-    normalize_inbound_headers=False,
-)
 
 
 class Refusal(Exception):
@@ -115,15 +102,10 @@ def _public_key(key):
     return key.public_key() if hasattr(key, "public_key") else key
 
 
-class _ServerConnection(asyncio.Protocol):
+class _ServerConnection(ServerConnection):
     def __init__(self, fake: "FakeApns", environment: str):
-        self.fake = fake
+        super().__init__(fake)
         self.environment = environment
-        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(**_H2_CONFIG))
-        self.h2.encoder.encode = functools.partial(self.h2.encoder.encode, huffman=False)
-        self.transport = None
-        self.requests: dict[int, list] = {}
-        self.open_streams = 0
         self.answered = 0
         self.held: set[int] = set()
         self.certificate_der = None
@@ -134,62 +116,36 @@ class _ServerConnection(asyncio.Protocol):
         self.lowered: int | None = None
 
     def connection_made(self, transport):
-        self.transport = transport
+        super().connection_made(transport)
         fake = self.fake
-        fake.counts.connections += 1
-        fake._connections.add(self)
         ssl_object = transport.get_extra_info("ssl_object")
         self.certificate_der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         if self.certificate_der:
             fake.counts.tls_client_certificates += 1
-        self.h2.local_settings = h2.settings.Settings(
-            client=False,
-            initial_values={
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: fake.initial_streams,
-            },
-        )
-        self.h2.initiate_connection()
-        transport.write(self.h2.data_to_send())
+        self.h2 = open_h2(transport, max_streams=fake.initial_streams)
+        self.h2.encoder.encode = functools.partial(self.h2.encoder.encode, huffman=False)
 
     def connection_lost(self, exc):
-        self.fake._connections.discard(self)
+        super().connection_lost(exc)
         self.fake.counts.closed_connections += 1
 
     def data_received(self, data: bytes):
-        try:
-            events = self.h2.receive_data(data)
-        except h2.exceptions.ProtocolError:
-            self.transport.write(self.h2.data_to_send())
-            self.transport.close()
-            return
-        for event in events:
-            kind = type(event)
-            if kind is h2.events.RequestReceived:
-                self.requests[event.stream_id] = [event.headers, b""]
-                self.open_streams += 1
-                if self.open_streams > self.fake.counts.max_concurrent_streams:
-                    self.fake.counts.max_concurrent_streams = self.open_streams
-            elif kind is h2.events.DataReceived:
-                request = self.requests.get(event.stream_id)
-                if request is not None:
-                    request[1] += event.data
-                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif kind is h2.events.StreamEnded:
-                request = self.requests.pop(event.stream_id, None)
-                if request is not None:
-                    self._answer(event.stream_id, *request)
-                    if self.transport.is_closing():
-                        return
-            elif kind is h2.events.PingReceived:
-                self.fake.counts.pings += 1  # h2 has queued the PING's acknowledgement
-            elif kind is h2.events.StreamReset:
-                held = event.stream_id in self.held
-                self.held.discard(event.stream_id)
-                if self.requests.pop(event.stream_id, None) is not None or held:
-                    self.open_streams -= 1
+        self._h2_received(data)
+
+    def _ping_received(self):
+        self.fake.counts.pings += 1
+
+    def _stream_reset(self, stream_id: int) -> bool:
+        held = stream_id in self.held
+        self.held.discard(stream_id)
+        unread = super()._stream_reset(stream_id)
+        if unread or held:
+            self.open_streams -= 1
+        return unread
+
+    def _read_done(self):
         self.open_streams -= self.answered
         self.answered = 0
-        self.transport.write(self.h2.data_to_send())
 
     def _answer(self, stream_id: int, headers, body: bytes):
         fake = self.fake
@@ -202,7 +158,7 @@ class _ServerConnection(asyncio.Protocol):
             if token in fake.stalled:
                 self.held.add(stream_id)
                 return  # never answered: the client's timeout is under test
-            failure = fake._scripted(token)
+            failure = take_scripted(fake.failures, token)
             if failure is not None:
                 raise Refusal(failure.status, failure.reason, failure.timestamp)
         except Refusal as refusal:
@@ -381,20 +337,17 @@ class _ServerConnection(asyncio.Protocol):
         self.transport.close()
 
 
-class FakeApns:
+class FakeApns(FakeServer):
     """The fake server; `start()` runs it in a background thread."""
 
     def __init__(self, *, ca: TestCA | None = None, initial_streams: int = 1, max_streams=1000):
+        super().__init__()
         self.ca = ca or TestCA()
         self.initial_streams = initial_streams
         self.max_streams = max_streams
         self.ssl_context = self.ca.server_context()
         self.keep_records = True
         self.ports: dict[str, int] = {}
-        self._loop = None
-        self._thread = None
-        self._servers = []
-        self._connections: set[_ServerConnection] = set()
         self.keys: dict[str, _Key] = {}
         self.certificates: dict[bytes, str] = {}
         self.topics: set[str] = set()
@@ -466,24 +419,10 @@ class FakeApns:
         """How many distinct valid provider tokens reached the fake since the last reset."""
         return sum(1 for claims in self._verified_tokens.values() if isinstance(claims, tuple))
 
-    @property
-    def open_connections(self) -> int:
-        return len(self._connections)
-
     def host(self, environment: str) -> str:
         return f"127.0.0.1:{self.ports[environment]}"
 
     # server internals
-
-    def _scripted(self, token: str) -> Failure | None:
-        failure = self.failures.get(token)
-        if failure is None:
-            return None
-        if failure.times is not None:
-            failure.times -= 1
-            if failure.times <= 0:
-                del self.failures[token]
-        return failure
 
     def _verified(self, token: bytes) -> tuple:
         cached = self._verified_tokens.get(token)
@@ -516,54 +455,24 @@ class FakeApns:
         return header["kid"], claims["iss"], claims["iat"]
 
     def start(self, *, production_port: int = 0, sandbox_port: int = 0) -> "FakeApns":
-        ready = threading.Event()
-        failure = []
-
-        def serve():
-            self._loop = asyncio.new_event_loop()
-            try:
-                for environment, port in ((PRODUCTION, production_port), (SANDBOX, sandbox_port)):
-                    server = self._loop.run_until_complete(
-                        self._loop.create_server(
-                            lambda env=environment: _ServerConnection(self, env),
-                            "127.0.0.1",
-                            port,
-                            ssl=self.ssl_context,
-                            backlog=1024,
-                        )
-                    )
-                    self._servers.append(server)
-                    self.ports[environment] = server.sockets[0].getsockname()[1]
-            except Exception as exc:
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            self._loop.run_forever()
-            self._loop.close()
-
-        self._thread = threading.Thread(target=serve, name="fake-apns", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
+        environments = {PRODUCTION: production_port, SANDBOX: sandbox_port}
+        ports = self._serve(
+            [
+                (functools.partial(_ServerConnection, self, environment), port)
+                for environment, port in environments.items()
+            ],
+            ssl_context=self.ssl_context,
+            name="fake-apns",
+        )
+        self.ports.update(zip(environments, ports, strict=True))
         return self
 
     def stop(self):
-        async def shutdown():
-            for server in self._servers:
-                server.close()
-            for connection in list(self._connections):
-                connection.transport.abort()
-
-        if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
+        self._stop_serving()
         self.ca.cleanup()
 
 
-class FastFakeApns:
+class FastFakeApns(NodeFake):
     """The same fake on Node's native HTTP/2 server (apns_fast.mjs), for benchmarks.
 
     It keeps the checks, the stream-limit and token rules and the error bodies, but not the
@@ -571,13 +480,13 @@ class FastFakeApns:
     """
 
     SCRIPT = Path(__file__).with_name("apns_fast.mjs")
+    NAME = "APNs"
 
     def __init__(self, *, node: str, ca: TestCA | None = None, max_streams: int = 1000):
         self.node = node
         self.ca = ca or TestCA()
         self.max_streams = max_streams
         self.port = 0
-        self._process = None
 
     def start(self, *, key_id: str, team_id: str, private_or_public_key, topic: str, port=0):
         """Start Node, accepting tokens of this key (key object or PEM) for this topic."""
@@ -585,13 +494,7 @@ class FastFakeApns:
         public_pem = key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        self._process = subprocess.Popen(
-            [self.node, str(self.SCRIPT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
+        self._launch()
         config = {
             "cert_file": self.ca.cert_file,
             "key_file": self.ca.key_file,
@@ -612,12 +515,7 @@ class FastFakeApns:
         return self._command("counts")
 
     def _command(self, line: str) -> dict:
-        self._process.stdin.write(line + "\n")
-        self._process.stdin.flush()
-        answer = self._process.stdout.readline()
-        if not answer:
-            raise RuntimeError("the Node fake APNs exited")
-        return json.loads(answer)
+        return json.loads(self._ask(line))
 
     def stop(self):
         if self._process is not None:

@@ -12,25 +12,20 @@ import collections
 import json
 import re
 import secrets
-import ssl
 import subprocess
-import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h2.config
-import h2.connection
 import h2.errors
-import h2.events
 import h2.exceptions
-import h2.settings
 import h11
 import jwt
 from cryptography.hazmat.primitives import serialization
 
 from tests import keys
+from tests.fakes.server import FakeServer, NodeFake, ServerConnection, open_h2, take_scripted
 from tests.fakes.tls import TestCA
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -113,14 +108,6 @@ _SEND_PATH = re.compile(r"^/v1/projects/([^/]+)/messages:send$")
 _TTL = re.compile(r"^(\d+)(\.\d{1,9})?s$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_:.\-]{16,4096}$")
 _TOPIC = re.compile(r"^[a-zA-Z0-9\-_.~%]+$")
-_H2_CONFIG = dict(
-    client_side=False,
-    header_encoding=None,
-    validate_outbound_headers=False,
-    normalize_outbound_headers=False,
-    validate_inbound_headers=False,
-    normalize_inbound_headers=False,
-)
 _JSON = [(b"content-type", b"application/json; charset=UTF-8")]
 
 
@@ -204,26 +191,21 @@ class _ServiceAccount:
     public_key: object
 
 
-class FakeFcm:
+class FakeFcm(FakeServer):
     """The fake server; `start()` runs it in a background thread."""
 
     def __init__(self, *, ca: TestCA | None = None, max_streams: int = 100):
+        super().__init__()
         self._own_ca = ca is None
         self.ca = ca or TestCA()
         self.max_streams = max_streams
-        self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ssl_context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self.ssl_context.load_cert_chain(self.ca.cert_file, self.ca.key_file)
+        self.ssl_context = self.ca.server_context()
         self.ssl_context.set_alpn_protocols(["h2", "http/1.1"])
         self.port = 0
         self.keep_records = True
         self.token_lifetime = 3600
         self.service_accounts: dict[str, _ServiceAccount] = {}
         self.projects: set[str] = set()
-        self._loop = None
-        self._thread = None
-        self._server = None
-        self._connections: set = set()
         self.reset()
 
     # test controls
@@ -294,10 +276,6 @@ class FakeFcm:
     def messages_for(self, token: str) -> list[dict]:
         return [sent.message for sent in self.sent if sent.message.get("token") == token]
 
-    @property
-    def open_connections(self) -> int:
-        return len(self._connections)
-
     # request handling, shared by both protocols
 
     def handle(self, method: bytes, path: bytes, headers: dict, body: bytes):
@@ -313,7 +291,7 @@ class FakeFcm:
             if method != b"POST":
                 raise FcmRefusal(405, "Method not allowed.")
             token, message, validate_only = self._check_send(match.group(1), headers, body)
-            failure = self._scripted(token) if token else None
+            failure = take_scripted(self.failures, token) if token else None
             if failure is not None:
                 if failure.action != "answer":
                     return failure.action
@@ -339,16 +317,6 @@ class FakeFcm:
             printable = {k.decode(): v.decode("utf-8", "replace") for k, v in headers.items()}
             self.sent.append(Sent(project_id, message, printable))
         return 200, _JSON, json.dumps({"name": name}).encode()
-
-    def _scripted(self, token: str) -> Failure | None:
-        failure = self.failures.get(token)
-        if failure is None:
-            return None
-        if failure.times is not None:
-            failure.times -= 1
-            if failure.times <= 0:
-                del self.failures[token]
-        return failure
 
     def _token(self, method: bytes, body: bytes):
         try:
@@ -544,85 +512,34 @@ class FakeFcm:
     # serving
 
     def start(self, *, port: int = 0) -> "FakeFcm":
-        ready = threading.Event()
-        failure = []
-
-        def serve():
-            self._loop = asyncio.new_event_loop()
-            try:
-                self._server = self._loop.run_until_complete(
-                    self._loop.create_server(
-                        lambda: _ServerConnection(self),
-                        "127.0.0.1",
-                        port,
-                        ssl=self.ssl_context,
-                        backlog=1024,
-                    )
-                )
-                self.port = self._server.sockets[0].getsockname()[1]
-            except Exception as exc:
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            self._loop.run_forever()
-            self._loop.close()
-
-        self._thread = threading.Thread(target=serve, name="fake-fcm", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
+        [self.port] = self._serve(
+            [(lambda: _ServerConnection(self), port)], ssl_context=self.ssl_context, name="fake-fcm"
+        )
         return self
 
     def stop(self):
-        async def shutdown():
-            self._server.close()
-            for connection in list(self._connections):
-                connection.transport.abort()
-
-        if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
+        self._stop_serving()
         if self._own_ca:
             self.ca.cleanup()
 
 
-class _ServerConnection(asyncio.Protocol):
+class _ServerConnection(ServerConnection):
     """One TLS connection; HTTP/2 or HTTP/1.1 by the protocol ALPN settled on."""
 
     def __init__(self, fake: FakeFcm):
-        self.fake = fake
-        self.transport = None
-        self.h2 = None
+        super().__init__(fake)
         self.h11 = None
-        self.requests: dict[int, list] = {}
-        self.open_streams = 0
         self.h1_request = None
         self.h1_body = b""
 
     def connection_made(self, transport):
-        self.transport = transport
-        self.fake.counts.connections += 1
-        self.fake._connections.add(self)
+        super().connection_made(transport)
         protocol = transport.get_extra_info("ssl_object").selected_alpn_protocol()
         if protocol == "h2":
             self.fake.counts.http2_connections += 1
-            self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(**_H2_CONFIG))
-            self.h2.local_settings = h2.settings.Settings(
-                client=False,
-                initial_values={
-                    h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.fake.max_streams
-                },
-            )
-            self.h2.initiate_connection()
-            transport.write(self.h2.data_to_send())
+            self.h2 = open_h2(transport, max_streams=self.fake.max_streams)
         else:
             self.h11 = h11.Connection(h11.SERVER)
-
-    def connection_lost(self, exc):
-        self.fake._connections.discard(self)
 
     def data_received(self, data: bytes):
         if self.h2 is not None:
@@ -632,37 +549,7 @@ class _ServerConnection(asyncio.Protocol):
 
     # HTTP/2
 
-    def _h2_received(self, data: bytes):
-        try:
-            events = self.h2.receive_data(data)
-        except h2.exceptions.ProtocolError:
-            self.transport.write(self.h2.data_to_send())
-            self.transport.close()
-            return
-        for event in events:
-            kind = type(event)
-            if kind is h2.events.RequestReceived:
-                self.requests[event.stream_id] = [event.headers, b""]
-                self.open_streams += 1
-                counts = self.fake.counts
-                if self.open_streams > counts.max_concurrent_streams:
-                    counts.max_concurrent_streams = self.open_streams
-            elif kind is h2.events.DataReceived:
-                request = self.requests.get(event.stream_id)
-                if request is not None:
-                    request[1] += event.data
-                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif kind is h2.events.StreamEnded:
-                request = self.requests.pop(event.stream_id, None)
-                if request is not None:
-                    self._h2_answer(event.stream_id, *request)
-                    if self.transport.is_closing():
-                        return
-            elif kind is h2.events.StreamReset:
-                self.requests.pop(event.stream_id, None)
-        self.transport.write(self.h2.data_to_send())
-
-    def _h2_answer(self, stream_id: int, raw_headers, body: bytes):
+    def _answer(self, stream_id: int, raw_headers, body: bytes):
         headers = {}
         for name, value in raw_headers:
             headers[name] = value
@@ -745,7 +632,7 @@ class _ServerConnection(asyncio.Protocol):
             self.h11.start_next_cycle()
 
 
-class FastFakeFcm:
+class FastFakeFcm(NodeFake):
     """The same fake on Node's native HTTP/2 server (fcm_fast.mjs), for benchmarks.
 
     It keeps the checks and the error bodies but not the test controls (scripted failures,
@@ -753,6 +640,7 @@ class FastFakeFcm:
     """
 
     SCRIPT = Path(__file__).with_name("fcm_fast.mjs")
+    NAME = "FCM"
 
     def __init__(self, *, node: str, ca: TestCA | None = None, max_streams: int = 100):
         self.node = node
@@ -761,20 +649,13 @@ class FastFakeFcm:
         self.max_streams = max_streams
         self.token_lifetime = 3600
         self.port = 0
-        self._process = None
 
     base_url = FakeFcm.base_url
     token_uri = FakeFcm.token_uri
 
     def start(self, *, port: int = 0, static_tokens: dict[str, float] | None = None):
         """Start Node; `static_tokens` are access tokens accepted without OAuth (for h2load)."""
-        self._process = subprocess.Popen(
-            [self.node, str(self.SCRIPT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
+        self._launch()
         config = {
             "cert_file": self.ca.cert_file,
             "key_file": self.ca.key_file,
@@ -809,11 +690,7 @@ class FastFakeFcm:
         return Counts(**answer, errors=errors)
 
     def _command(self, line: str, *, answer_is_json: bool = True):
-        self._process.stdin.write(line + "\n")
-        self._process.stdin.flush()
-        answer = self._process.stdout.readline()
-        if not answer:
-            raise RuntimeError("the Node fake FCM exited")
+        answer = self._ask(line)
         return json.loads(answer) if answer_is_json else answer.strip()
 
     def stop(self):
