@@ -24,7 +24,14 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from hpack import NeverIndexedHeaderTuple
 
-from tests.fakes.server import FakeServer, NodeFake, ServerConnection, open_h2, take_scripted
+from tests.fakes.server import (
+    FakeServer,
+    NodeFake,
+    ServerConnection,
+    ServerCounts,
+    open_h2,
+    take_scripted,
+)
 from tests.fakes.tls import TestCA
 
 PRODUCTION = "production"
@@ -80,12 +87,8 @@ class _Key:
 
 
 @dataclass
-class Counts:
-    connections: int = 0
+class Counts(ServerCounts):
     closed_connections: int = 0
-    requests: int = 0
-    accepted: int = 0
-    max_concurrent_streams: int = 0
     token_updates: int = 0
     tls_client_certificates: int = 0
     pings: int = 0

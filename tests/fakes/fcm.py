@@ -25,7 +25,14 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 
 from tests import keys
-from tests.fakes.server import FakeServer, NodeFake, ServerConnection, open_h2, take_scripted
+from tests.fakes.server import (
+    FakeServer,
+    NodeFake,
+    ServerConnection,
+    ServerCounts,
+    open_h2,
+    take_scripted,
+)
 from tests.fakes.tls import TestCA
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -163,15 +170,11 @@ class Failure:
 
 
 @dataclass
-class Counts:
-    requests: int = 0
-    accepted: int = 0
+class Counts(ServerCounts):
     validated: int = 0
     token_grants: int = 0
     token_refusals: int = 0
-    connections: int = 0
     http2_connections: int = 0
-    max_concurrent_streams: int = 0
     errors: collections.Counter = field(default_factory=collections.Counter)
 
 

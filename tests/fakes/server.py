@@ -8,6 +8,7 @@ versions used by the benchmarks.
 import asyncio
 import subprocess
 import threading
+from dataclasses import dataclass
 
 import h2.config
 import h2.connection
@@ -50,10 +51,20 @@ def take_scripted(failures: dict, token: str):
     return failure
 
 
+@dataclass
+class ServerCounts:
+    """What every fake counts; ServerConnection keeps the first two."""
+
+    connections: int = 0
+    max_concurrent_streams: int = 0
+    requests: int = 0
+    accepted: int = 0
+
+
 class FakeServer:
     """Serves asyncio protocols on 127.0.0.1 from a background thread.
 
-    Connections register themselves in `_connections` (see ServerConnection).
+    Connections register themselves in `_connections` and count in `counts` (a ServerCounts).
     """
 
     def __init__(self):
@@ -116,8 +127,7 @@ class FakeServer:
 class ServerConnection(asyncio.Protocol):
     """One connection to a FakeServer; with `h2` set, HTTP/2 read into whole requests.
 
-    A subclass answers in `_answer(stream_id, headers, body)`; it may count connections,
-    streams and requests in the fake's `counts` (`connections`, `max_concurrent_streams`).
+    A subclass answers in `_answer(stream_id, headers, body)`.
     """
 
     def __init__(self, fake: FakeServer):
