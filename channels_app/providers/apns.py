@@ -8,7 +8,6 @@ import logging
 import os
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 
 import jwt
@@ -17,7 +16,7 @@ from django.conf import settings
 from channels_app import credentials
 from channels_app.models import ApnsKind
 from channels_app.providers import runner, transport
-from channels_app.providers.base import Outcome, PushItem, Result
+from channels_app.providers.base import Outcome, PushItem, Result, log_batch
 from channels_app.providers.transport import Unindexed
 
 logger = logging.getLogger(__name__)
@@ -380,18 +379,8 @@ class ApnsProvider:
 
     @staticmethod
     def _log(credential, results, seconds: float) -> None:
-        counts = Counter(result.outcome for result in results)
-        logger.info(
-            "apns send space=%s items=%d delivered=%d retry=%d invalid_token=%d rejected=%d "
-            "credential_error=%d seconds=%.3f",
-            credential.space_id,
-            len(results),
-            counts[Outcome.DELIVERED],
-            counts[Outcome.RETRY],
-            counts[Outcome.INVALID_TOKEN],
-            counts[Outcome.REJECTED],
-            counts[Outcome.CREDENTIAL_ERROR],
-            seconds,
+        log_batch(
+            logger, label=f"apns send space={credential.space_id}", results=results, seconds=seconds
         )
         refused = next((r for r in results if r.outcome is Outcome.CREDENTIAL_ERROR), None)
         if refused is not None:

@@ -1,7 +1,11 @@
-"""What every provider speaks: the items it is handed and the one result type it returns."""
+"""What every provider speaks: the items it is handed, the one result type it returns, and
+the summary line it logs for each send.
+"""
 
 import datetime as dt
 import enum
+import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -50,3 +54,31 @@ class Provider(Protocol):
     def send(self, credential, items: Sequence[PushItem]) -> list[Result]:
         """Send every item with the credential; never raises for a per-item failure."""
         ...
+
+
+def log_batch(
+    logger: logging.Logger,
+    *,
+    label: str,
+    results: Sequence[Result],
+    seconds: float,
+    credential_error_level: int = logging.INFO,
+) -> None:
+    """Log one send's outcome counts (never a token) after `label`.
+
+    The line is INFO, or `credential_error_level` when some item met a credential error.
+    """
+    counts = Counter(result.outcome for result in results)
+    logger.log(
+        credential_error_level if counts[Outcome.CREDENTIAL_ERROR] else logging.INFO,
+        "%s items=%d delivered=%d retry=%d invalid_token=%d rejected=%d "
+        "credential_error=%d seconds=%.3f",
+        label,
+        len(results),
+        counts[Outcome.DELIVERED],
+        counts[Outcome.RETRY],
+        counts[Outcome.INVALID_TOKEN],
+        counts[Outcome.REJECTED],
+        counts[Outcome.CREDENTIAL_ERROR],
+        seconds,
+    )

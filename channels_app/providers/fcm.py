@@ -24,7 +24,7 @@ from django.conf import settings
 from google.oauth2 import service_account
 
 from channels_app.providers import runner
-from channels_app.providers.base import Outcome, PushItem, Result
+from channels_app.providers.base import Outcome, PushItem, Result, log_batch
 from channels_app.providers.transport import H2Pool, TransportError, ssl_context
 
 logger = logging.getLogger(__name__)
@@ -355,19 +355,12 @@ class FcmProvider:
         runner.run(close_all())
 
     def _log(self, client, results: list[Result], seconds: float) -> None:
-        counts = collections.Counter(result.outcome for result in results)
-        logger.log(
-            logging.WARNING if counts[Outcome.CREDENTIAL_ERROR] else logging.INFO,
-            "fcm send project=%s items=%d delivered=%d retry=%d invalid_token=%d rejected=%d "
-            "credential_error=%d seconds=%.3f",
-            client.project_id if client else "?",
-            len(results),
-            counts[Outcome.DELIVERED],
-            counts[Outcome.RETRY],
-            counts[Outcome.INVALID_TOKEN],
-            counts[Outcome.REJECTED],
-            counts[Outcome.CREDENTIAL_ERROR],
-            seconds,
+        log_batch(
+            logger,
+            label=f"fcm send project={client.project_id if client else '?'}",
+            results=results,
+            seconds=seconds,
+            credential_error_level=logging.WARNING,
         )
 
     async def _client(self, credential) -> _FcmClient:
