@@ -453,7 +453,8 @@ class FakeFcm(FakeServer):
                 )
 
     @staticmethod
-    def _check_strings(value, allowed: set, where: str):
+    def _check_object(value, allowed: set, where: str):
+        """Refuse, as FCM does, a value at `where` that is not an object of known keys."""
         if not isinstance(value, dict):
             raise FcmRefusal(400, f"Invalid value at '{where}'", "INVALID_ARGUMENT")
         unknown = set(value) - allowed
@@ -463,6 +464,9 @@ class FakeFcm(FakeServer):
                 f"Invalid JSON payload received. Unknown name \"{min(unknown)}\" at '{where}'",
                 "INVALID_ARGUMENT",
             )
+
+    def _check_strings(self, value, allowed: set, where: str):
+        self._check_object(value, allowed, where)
         for key, item in value.items():
             if key in _STRING_FIELDS and not isinstance(item, str):
                 raise FcmRefusal(
@@ -471,15 +475,7 @@ class FakeFcm(FakeServer):
 
     def _check_android(self, android):
         where = "message.android"
-        if not isinstance(android, dict):
-            raise FcmRefusal(400, f"Invalid value at '{where}'", "INVALID_ARGUMENT")
-        unknown = set(android) - ANDROID_KEYS
-        if unknown:
-            raise FcmRefusal(
-                400,
-                f"Invalid JSON payload received. Unknown name \"{min(unknown)}\" at '{where}'",
-                "INVALID_ARGUMENT",
-            )
+        self._check_object(android, ANDROID_KEYS, where)
         priority = android.get("priority")
         if priority is not None and str(priority).upper() not in ("NORMAL", "HIGH"):
             raise FcmRefusal(
