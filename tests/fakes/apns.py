@@ -486,10 +486,7 @@ class FastFakeApns(NodeFake):
     NAME = "APNs"
 
     def __init__(self, *, node: str, ca: TestCA | None = None, max_streams: int = 1000):
-        self.node = node
-        self.ca = ca or TestCA()
-        self.max_streams = max_streams
-        self.port = 0
+        super().__init__(node=node, ca=ca, max_streams=max_streams)
 
     def start(self, *, key_id: str, team_id: str, private_or_public_key, topic: str, port=0):
         """Start Node, accepting tokens of this key (key object or PEM) for this topic."""
@@ -497,18 +494,13 @@ class FastFakeApns(NodeFake):
         public_pem = key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        self._launch()
-        config = {
-            "cert_file": self.ca.cert_file,
-            "key_file": self.ca.key_file,
-            "port": port,
-            "max_streams": self.max_streams,
-            "key_id": key_id,
-            "team_id": team_id,
-            "public_key_pem": public_pem.decode(),
-            "topic": topic,
-        }
-        self.port = self._command(json.dumps(config))["port"]
+        self._launch(
+            port=port,
+            key_id=key_id,
+            team_id=team_id,
+            public_key_pem=public_pem.decode(),
+            topic=topic,
+        )
         return self
 
     def host(self, environment: str = PRODUCTION) -> str:

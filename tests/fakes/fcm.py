@@ -642,28 +642,18 @@ class FastFakeFcm(NodeFake):
     NAME = "FCM"
 
     def __init__(self, *, node: str, ca: TestCA | None = None, max_streams: int = 100):
-        self.node = node
+        super().__init__(node=node, ca=ca, max_streams=max_streams)
         self._own_ca = ca is None
-        self.ca = ca or TestCA()
-        self.max_streams = max_streams
         self.token_lifetime = 3600
-        self.port = 0
 
     base_url = FakeFcm.base_url
     token_uri = FakeFcm.token_uri
 
     def start(self, *, port: int = 0, static_tokens: dict[str, float] | None = None):
         """Start Node; `static_tokens` are access tokens accepted without OAuth (for h2load)."""
-        self._launch()
-        config = {
-            "cert_file": self.ca.cert_file,
-            "key_file": self.ca.key_file,
-            "port": port,
-            "max_streams": self.max_streams,
-            "token_lifetime": self.token_lifetime,
-            "static_tokens": static_tokens or {},
-        }
-        self.port = self._command(json.dumps(config))["port"]
+        self._launch(
+            port=port, token_lifetime=self.token_lifetime, static_tokens=static_tokens or {}
+        )
         return self
 
     def service_account(self, *, project_id: str = "demo-project", key=None) -> dict:

@@ -6,6 +6,7 @@ versions used by the benchmarks.
 """
 
 import asyncio
+import json
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
+
+from tests.fakes.tls import TestCA
 
 # The fakes must see (and refuse) whatever a client sends, so h2 checks nothing itself.
 _H2_CONFIG = h2.config.H2Configuration(
@@ -195,14 +198,21 @@ class ServerConnection(asyncio.Protocol):
 class NodeFake:
     """A Node version of a fake run as a child: configured by one JSON line, asked by lines.
 
-    A subclass names its SCRIPT and NAME and sets `node` (the binary).
+    A subclass names its SCRIPT and NAME.
     """
 
     SCRIPT = None
     NAME = ""
-    _process = None
 
-    def _launch(self):
+    def __init__(self, *, node: str, ca: TestCA | None, max_streams: int):
+        self.node = node
+        self.ca = ca or TestCA()
+        self.max_streams = max_streams
+        self.port = 0
+        self._process = None
+
+    def _launch(self, *, port: int, **config):
+        """Start Node serving the CA's certificate on `port` (0: any) with this config."""
         self._process = subprocess.Popen(
             [self.node, str(self.SCRIPT)],
             stdin=subprocess.PIPE,
@@ -210,6 +220,14 @@ class NodeFake:
             text=True,
             bufsize=1,
         )
+        config = {
+            "cert_file": self.ca.cert_file,
+            "key_file": self.ca.key_file,
+            "port": port,
+            "max_streams": self.max_streams,
+            **config,
+        }
+        self.port = json.loads(self._ask(json.dumps(config)))["port"]
 
     def _ask(self, line: str) -> str:
         """Send one line; the answer line."""
