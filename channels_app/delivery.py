@@ -29,6 +29,7 @@ from .models import (
     Platform,
 )
 from .payloads import PayloadError, apns_payload, fcm_message
+from .providers import runner
 from .providers.base import Outcome, PushItem, Result
 from .tracking import refresh_statuses
 
@@ -216,25 +217,34 @@ def _send(claimed: list[Delivery]) -> list[tuple[Delivery, Result]]:
             environment=delivery.device.environment,
         )
         groups[key].append((delivery, item))
-    for (platform, space_id), group in groups.items():
+    batches = list(groups.items())
+    # One batch per platform and space, all in flight at once on the provider loop.
+    answers = runner.run_all(
+        [
+            providers.get_provider(platform).send_async(
+                credentials[(platform, space_id)], [item for _, item in group]
+            )
+            for (platform, space_id), group in batches
+        ]
+    )
+    for ((platform, space_id), group), answer in zip(batches, answers, strict=True):
         credential = credentials[(platform, space_id)]
-        group_results = _call_provider(platform, credential, [item for _, item in group])
+        group_results = _provider_results(platform, answer, len(group))
         results.extend(zip((d for d, _ in group), group_results, strict=True))
         _update_health(credential, group_results)
     return results
 
 
-def _call_provider(platform: str, credential, items: list[PushItem]) -> list[Result]:
-    try:
-        results = providers.get_provider(platform).send(credential, items)
-    except Exception:
+def _provider_results(platform: str, answer, size: int) -> list[Result]:
+    """A provider's answer to one batch, or a retry for every item when it failed."""
+    if isinstance(answer, BaseException):
         # A provider bug must not strand the chunk until its lease expires: retry it.
-        logger.exception("provider %s failed on a chunk of %d", platform, len(items))
-        return [Result(outcome=Outcome.RETRY, reason="provider error")] * len(items)
-    if len(results) != len(items):
-        logger.error("provider %s answered %d of %d items", platform, len(results), len(items))
-        return [Result(outcome=Outcome.RETRY, reason="provider error")] * len(items)
-    return results
+        logger.error("provider %s failed on a chunk of %d", platform, size, exc_info=answer)
+        return [Result(outcome=Outcome.RETRY, reason="provider error")] * size
+    if len(answer) != size:
+        logger.error("provider %s answered %d of %d items", platform, len(answer), size)
+        return [Result(outcome=Outcome.RETRY, reason="provider error")] * size
+    return answer
 
 
 def _update_health(credential, results: list[Result]) -> None:

@@ -55,6 +55,10 @@ class Provider(Protocol):
         """Send every item with the credential; never raises for a per-item failure."""
         ...
 
+    async def send_async(self, credential, items: Sequence[PushItem]) -> list[Result]:
+        """send(), awaited on the provider loop (items never empty)."""
+        ...
+
 
 def log_batch(
     logger: logging.Logger,

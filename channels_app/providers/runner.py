@@ -60,6 +60,15 @@ def run(coro, timeout: float | None = None):
         raise
 
 
+def run_all(coros, timeout: float | None = None) -> list:
+    """Run coroutines at once on the provider loop; each one's result or exception, in order."""
+
+    async def together():
+        return await asyncio.gather(*coros, return_exceptions=True)
+
+    return run(together(), timeout)
+
+
 def _forget_parent_loop():
     global _loop, _lock
     _loop = None

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from channels_app import delivery, sending, tasks
+from channels_app import delivery, providers, sending, tasks
 from channels_app.models import Delivery, DeliveryStatus, Health, MessageStatus, Platform
 from channels_app.tracking import message_counts
 from tests.factories import DeviceFactory, MessageFactory
@@ -401,3 +401,43 @@ def test_a_development_device_goes_to_the_sandbox(configured, space, profile, se
     send_now()
 
     assert [n.environment for n in apns_fake.notifications] == [SANDBOX]
+
+
+def test_a_chunk_of_both_platforms_maps_every_result_to_its_own_delivery(
+    configured, space, profile, iphone, pixel, send_now, apns_fake, fcm_fake
+):
+    dead_iphone = DeviceFactory(space=space, profile=profile, platform=Platform.IOS)
+    dead_pixel = DeviceFactory(space=space, profile=profile, platform=Platform.ANDROID)
+    apns_fake.fail(dead_iphone.token, 400, "BadDeviceToken")
+    fcm_fake.fail(dead_pixel.token, 404, "UNREGISTERED")
+
+    send_now()
+
+    assert {d: only_delivery(d).status for d in (iphone, pixel, dead_iphone, dead_pixel)} == {
+        iphone: DeliveryStatus.DELIVERED,
+        pixel: DeliveryStatus.DELIVERED,
+        dead_iphone: DeliveryStatus.INVALID_TOKEN,
+        dead_pixel: DeliveryStatus.INVALID_TOKEN,
+    }
+    assert only_delivery(iphone).provider_id == str(only_delivery(iphone).pk)
+    assert only_delivery(pixel).provider_id.startswith("projects/pushport-test/messages/")
+    assert only_delivery(dead_iphone).reason == "BadDeviceToken"
+    assert only_delivery(dead_pixel).reason.startswith("UNREGISTERED")
+
+
+def test_a_provider_failing_on_its_batch_retries_only_that_platform(
+    configured, iphone, pixel, send_now, monkeypatch, caplog
+):
+    async def broken(credential, items):
+        raise RuntimeError("provider bug")
+
+    monkeypatch.setattr(providers.get_provider("ios"), "send_async", broken)
+
+    with caplog.at_level(logging.ERROR, logger="channels_app.delivery"):
+        send_now()
+
+    # Retried (fast_retries) until it gives up; the Android half was delivered at once.
+    assert only_delivery(iphone).status == DeliveryStatus.FAILED
+    assert only_delivery(iphone).reason.endswith(": provider error")
+    assert only_delivery(pixel).status == DeliveryStatus.DELIVERED
+    assert "provider ios failed on a chunk of 1" in caplog.text
