@@ -41,9 +41,11 @@ CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 RECLAIM_BATCH = 500
 # Message fields no payload is built from.
 UNSENT_MESSAGE_FIELDS = ("to", "rules", "metadata", "idempotency_key")
-# What sending a claimed delivery reads, and every field written back.
+# What sending a claimed delivery reads, in the order of Claimed's first fields.
 CLAIM_FIELDS = (
+    "id",
     "message_id",
+    "device_id",
     "platform",
     "attempts",
     "provider_id",
@@ -52,6 +54,7 @@ CLAIM_FIELDS = (
     "device__environment",
     "device__active",
 )
+# Every field written back.
 WRITTEN_FIELDS = [
     "status",
     "next_attempt_at",
@@ -87,6 +90,37 @@ CHANNELS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The device of a claimed delivery, as far as sending reads it."""
+
+    token: str
+    environment: str
+    active: bool
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A claimed delivery: plain fields rather than model instances, for chunks of thousands."""
+
+    pk: uuid.UUID
+    message_id: uuid.UUID
+    device_id: int
+    platform: str
+    attempts: int
+    provider_id: str
+    sent_at: dt.datetime | None
+    device: Target
+    message: Message | None = None
+    status: str = DeliveryStatus.SENDING
+    next_attempt_at: dt.datetime | None = None
+    lease_expires_at: dt.datetime | None = None
+    claim_token: uuid.UUID | None = None
+    provider_status: int | None = None
+    reason: str = ""
+    updated_at: dt.datetime | None = None
+
+
 @dataclass(slots=True)
 class ChunkReport:
     """What one chunk did: outcomes counted, and which deliveries to try again when."""
@@ -96,7 +130,7 @@ class ChunkReport:
     retry_at: dt.datetime | None = None
 
 
-def claim(*, delivery_ids: Iterable, now: dt.datetime) -> tuple[uuid.UUID, list[Delivery]]:
+def claim(*, delivery_ids: Iterable, now: dt.datetime) -> tuple[uuid.UUID, list[Claimed]]:
     """Lease the due, unclaimed deliveries among the ids; two workers never get the same one."""
     token = uuid.uuid4()
     Delivery.objects.filter(
@@ -111,11 +145,10 @@ def claim(*, delivery_ids: Iterable, now: dt.datetime) -> tuple[uuid.UUID, list[
         attempts=F("attempts") + 1,
         updated_at=now,
     )
-    claimed = list(
-        Delivery.objects.filter(claim_token=token, status=DeliveryStatus.SENDING)
-        .select_related("device")
-        .only(*CLAIM_FIELDS)
+    fetched = Delivery.objects.filter(claim_token=token, status=DeliveryStatus.SENDING).values_list(
+        *CLAIM_FIELDS
     )
+    claimed = [Claimed(*row[:7], device=Target(*row[7:])) for row in fetched]
     # A chunk holds few messages; one copy of each instead of one per delivery row.
     messages = Message.objects.defer(*UNSENT_MESSAGE_FIELDS).in_bulk(
         {d.message_id for d in claimed}
@@ -141,7 +174,7 @@ def deliver_chunk(*, delivery_ids: Iterable) -> ChunkReport:
     if not claimed:
         return report
     results = _send(claimed)
-    invalid: list[tuple[Delivery, Result]] = []
+    invalid: list[tuple[Claimed, Result]] = []
     for delivery, result in results:
         _apply(delivery, result, report=report, now=timezone.now())
         if result.outcome == Outcome.INVALID_TOKEN:
@@ -153,7 +186,7 @@ def deliver_chunk(*, delivery_ids: Iterable) -> ChunkReport:
     return report
 
 
-def _credentials(claimed: list[Delivery]) -> dict[tuple[str, Any], Any]:
+def _credentials(claimed: list[Claimed]) -> dict[tuple[str, Any], Any]:
     """The credential of every (platform, space) in the chunk, one query per platform."""
     spaces: dict[str, set] = defaultdict(set)
     for delivery in claimed:
@@ -171,12 +204,12 @@ def _failed(reason: str) -> Result:
     return Result(outcome=Outcome.REJECTED, reason=reason)
 
 
-def _send(claimed: list[Delivery]) -> list[tuple[Delivery, Result]]:
+def _send(claimed: list[Claimed]) -> list[tuple[Claimed, Result]]:
     """Every claimed delivery with its result; providers see only what can be sent."""
     credentials = _credentials(claimed)
     payloads: dict[tuple[str, Any], Any] = {}
-    groups: dict[tuple[str, Any], list[tuple[Delivery, PushItem]]] = defaultdict(list)
-    results: list[tuple[Delivery, Result]] = []
+    groups: dict[tuple[str, Any], list[tuple[Claimed, PushItem]]] = defaultdict(list)
+    results: list[tuple[Claimed, Result]] = []
     for delivery in claimed:
         message = delivery.message
         key = (delivery.platform, message.space_id)
@@ -255,7 +288,7 @@ def _update_health(credential, results: list[Result]) -> None:
         credential.mark_ok()
 
 
-def _apply(delivery: Delivery, result: Result, *, report: ChunkReport, now: dt.datetime) -> None:
+def _apply(delivery: Claimed, result: Result, *, report: ChunkReport, now: dt.datetime) -> None:
     """Set the delivery's fields from one result (in memory; written back in bulk)."""
     delivery.provider_status = result.status
     delivery.reason = result.reason[:255]
@@ -289,17 +322,17 @@ def _apply(delivery: Delivery, result: Result, *, report: ChunkReport, now: dt.d
 
 
 def _write_back(
-    claimed: list[Delivery], *, token: uuid.UUID, invalid: list[tuple[Delivery, Result]]
+    claimed: list[Claimed], *, token: uuid.UUID, invalid: list[tuple[Claimed, Result]]
 ) -> None:
     """Store the results of the deliveries this worker still holds; deactivate dead tokens."""
     with transaction.atomic():
         # A lease reclaimed meanwhile belongs to another worker now: the token check skips it.
-        rows.update(claimed, WRITTEN_FIELDS, where={"claim_token": token})
+        rows.update(claimed, WRITTEN_FIELDS, where={"claim_token": token}, model=Delivery)
         # The provider's word on a token holds even if this lease was reclaimed meanwhile.
         _deactivate(invalid)
 
 
-def _deactivate(invalid: list[tuple[Delivery, Result]]) -> None:
+def _deactivate(invalid: list[tuple[Claimed, Result]]) -> None:
     """Deactivate the devices whose tokens the provider called invalid.
 
     A device registered again after the provider's invalid-since time keeps its new token.

@@ -29,11 +29,17 @@ def insert(objs: Sequence[Model]) -> None:
         cursor.executemany(sql, rows)
 
 
-def update(objs: Sequence[Model], field_names: Sequence[str], *, where: dict) -> None:
-    """UPDATE the named fields of each row by primary key, only where the `where` fields match."""
+def update(
+    objs: Sequence, field_names: Sequence[str], *, where: dict, model: type[Model] | None = None
+) -> None:
+    """UPDATE the named fields of each row by primary key, only where the `where` fields match.
+
+    The objects are model instances, or any objects with `pk` and those fields when `model`
+    names the table.
+    """
     if not objs:
         return
-    meta = objs[0]._meta
+    meta = (model or objs[0])._meta
     fields = [meta.get_field(name) for name in field_names]
     conditions = [(meta.get_field(name), value) for name, value in where.items()]
     quote = connection.ops.quote_name
