@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +39,30 @@ NOT_CONFIGURED = "channel not configured"
 DEVICE_INACTIVE = "device deactivated"
 CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 RECLAIM_BATCH = 500
-# Message fields no payload is built from.
-UNSENT_MESSAGE_FIELDS = ("to", "rules", "metadata", "idempotency_key")
+# What sending reads of a message: the fields payloads.py builds from, and the space and
+# creation time of the channel checks.
+SentMessage = namedtuple(
+    "SentMessage",
+    (
+        "pk",
+        "space_id",
+        "created_at",
+        "title",
+        "body",
+        "badge",
+        "sound",
+        "icon",
+        "category",
+        "collapse_key",
+        "valid_until",
+        "silent",
+        "priority",
+        "extras",
+        "apns_data",
+        "fcm_data",
+        "deep_link",
+    ),
+)
 # What sending a claimed delivery reads, in the order of Claimed's first fields.
 CLAIM_FIELDS = (
     "id",
@@ -111,7 +133,7 @@ class Claimed:
     provider_id: str
     sent_at: dt.datetime | None
     device: Target
-    message: Message | None = None
+    message: SentMessage | None = None
     status: str = DeliveryStatus.SENDING
     next_attempt_at: dt.datetime | None = None
     lease_expires_at: dt.datetime | None = None
@@ -149,10 +171,11 @@ def claim(*, delivery_ids: Iterable, now: dt.datetime) -> tuple[uuid.UUID, list[
         *CLAIM_FIELDS
     )
     claimed = [Claimed(*row[:7], device=Target(*row[7:])) for row in fetched]
-    # A chunk holds few messages; one copy of each instead of one per delivery row.
-    messages = Message.objects.defer(*UNSENT_MESSAGE_FIELDS).in_bulk(
-        {d.message_id for d in claimed}
+    # One copy of each message for its deliveries, as a plain row: no model instances.
+    fetched = Message.objects.filter(pk__in={d.message_id for d in claimed}).values_list(
+        *SentMessage._fields
     )
+    messages = {row[0]: SentMessage(*row) for row in fetched}
     for delivery in claimed:
         delivery.message = messages[delivery.message_id]
     return token, claimed
@@ -175,8 +198,10 @@ def deliver_chunk(*, delivery_ids: Iterable) -> ChunkReport:
         return report
     results = _send(claimed)
     invalid: list[tuple[Claimed, Result]] = []
+    # One time for the chunk's results: they are all recorded in this one statement.
+    recorded_at = timezone.now()
     for delivery, result in results:
-        _apply(delivery, result, report=report, now=timezone.now())
+        _apply(delivery, result, report=report, now=recorded_at)
         if result.outcome == Outcome.INVALID_TOKEN:
             invalid.append((delivery, result))
     _write_back(claimed, token=token, invalid=invalid)

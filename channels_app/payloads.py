@@ -76,8 +76,11 @@ class FcmPayload:
         return b"".join((self.body_prefix, quoted, self.body_suffix))
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def _object(value: Any, *, field: str) -> dict[str, Any]:

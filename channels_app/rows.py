@@ -6,27 +6,101 @@ than the database. Only quoted names from the model go into the SQL; every value
 parameter prepared by its field, exactly as save() would prepare it.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter, itemgetter
+from typing import Any
 
-from django.db import connection
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Field, Model
+from django.utils import timezone
+
+_MISSING = object()
+
+
+def _preparer(field: Field, connection) -> Callable:
+    """field.get_db_prep_save for one statement, remembering the result per value.
+
+    Rows of one send repeat most values (a status, a timestamp, None, an empty JSON
+    object), and preparing a datetime or a JSON value costs more than a look-up.
+    """
+    prepare = field.get_db_prep_save
+    known: dict = {}
+
+    def prepared(value):
+        if isinstance(value, (dict, list)):
+            if value:  # unhashable; only the empty ones repeat often enough to remember
+                return prepare(value, connection)
+            key = value.__class__
+        else:
+            key = (value.__class__, value)
+        result = known.get(key, _MISSING)
+        if result is _MISSING:
+            known[key] = result = prepare(value, connection)
+        return result
+
+    return prepared
 
 
 def insert(objs: Sequence[Model]) -> None:
-    """INSERT new rows whose primary keys are already set (UUIDs); no signals are sent."""
+    """INSERT new model instances whose primary keys are already set (UUIDs); no signals."""
     if not objs:
         return
-    meta = objs[0]._meta
-    fields = meta.concrete_fields
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    rows = [
-        [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields] for obj in objs
+    model = type(objs[0])
+    now = timezone.now()
+    for f in _stamped(model):
+        for obj in objs:
+            setattr(obj, f.attname, now)
+    _insert(model, objs, {f: attrgetter(f.attname) for f in model._meta.concrete_fields})
+
+
+def insert_values(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT rows given as {attname: value}, all with the first row's keys; no model instances.
+
+    A field the rows leave out takes its default (a callable one is called per row), and
+    auto_now(_add) fields one timestamp for the statement.
+    """
+    if not rows:
+        return
+    given = rows[0].keys()
+    stamped = _stamped(model)
+    now = timezone.now()
+    getters = {}
+    for f in model._meta.concrete_fields:
+        if f in stamped:
+            getters[f] = _constant(now)
+        elif f.attname in given:
+            getters[f] = itemgetter(f.attname)
+        elif callable(f.default):
+            getters[f] = lambda row, f=f: f.get_default()
+        else:
+            getters[f] = _constant(f.get_default())
+    _insert(model, rows, getters)
+
+
+def _constant(value) -> Callable:
+    return lambda row: value
+
+
+def _stamped(model: type[Model]) -> list[Field]:
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
+
+
+def _insert(model: type[Model], rows: Sequence, getters: dict[Field, Callable]) -> None:
+    """One INSERT statement run for every row; `getters` read each field's value of a row."""
+    meta = model._meta
+    connection = connections[DEFAULT_DB_ALIAS]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in getters)
+    placeholders = ", ".join(["%s"] * len(getters))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    readers = [(get, _preparer(f, connection)) for f, get in getters.items()]
+    params = [[prepare(get(row)) for get, prepare in readers] for row in rows]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, params)
 
 
 def update(
@@ -40,6 +114,7 @@ def update(
     if not objs:
         return
     meta = (model or objs[0])._meta
+    connection = connections[DEFAULT_DB_ALIAS]
     fields = [meta.get_field(name) for name in field_names]
     conditions = [(meta.get_field(name), value) for name, value in where.items()]
     quote = connection.ops.quote_name
@@ -49,9 +124,11 @@ def update(
     )
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {matches}"  # noqa: S608
     extra = [f.get_db_prep_value(value, connection) for f, value in conditions]
+    columns_of = [(f.attname, _preparer(f, connection)) for f in fields]
+    pk = meta.pk.get_db_prep_value
     rows = [
-        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
-        + [meta.pk.get_db_prep_value(obj.pk, connection), *extra]
+        [prepare(getattr(obj, name)) for name, prepare in columns_of]
+        + [pk(obj.pk, connection), *extra]
         for obj in objs
     ]
     with connection.cursor() as cursor:

@@ -1,5 +1,6 @@
 """Accepting messages: store them, resolve their targets to deliveries, and queue the sending."""
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -28,16 +29,16 @@ def send_all(*, messages: Sequence[Message]) -> None:
         for device_id, platform, profile_id in found:
             devices[(space_id, profile_id)].append((device_id, platform))
     deliveries = [
-        Delivery(message=message, device_id=device_id, platform=platform)
+        {"id": uuid.uuid4(), "message_id": message.pk, "device_id": device_id, "platform": platform}
         for message in messages
         for device_id, platform in devices[(message.space_id, message.to.get("profileId"))]
     ]
-    rows.insert(deliveries)
+    rows.insert_values(Delivery, deliveries)
     # A message with no device to go to is settled now; the others when their chunks finish.
     refresh_statuses(
         message_ids=[m.pk for m in messages if not devices[(m.space_id, m.to.get("profileId"))]]
     )
-    ids = [str(d.pk) for d in deliveries]
+    ids = [str(d["id"]) for d in deliveries]
     if ids:
         transaction.on_commit(lambda: tasks.enqueue_chunks(ids))
 

@@ -42,4 +42,3 @@ def stranger(other_space):
 @pytest.fixture
 def stranger_client(stranger) -> Client:
     return signed_in(stranger)
-

@@ -1,0 +1,73 @@
+"""Bulk rows: inserted and updated as save() would store them, with one statement each."""
+
+import uuid
+
+import pytest
+
+from channels_app import rows
+from channels_app.models import Delivery, DeliveryStatus, Message
+from tests.factories import DeviceFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_values_fills_what_a_row_leaves_out_with_the_fields_defaults(space, profile):
+    message = MessageFactory(space=space)
+    devices = DeviceFactory.create_batch(2, space=space, profile=profile)
+    ids = [uuid.uuid4(), uuid.uuid4()]
+
+    rows.insert_values(
+        Delivery,
+        [
+            {"id": pk, "message_id": message.pk, "device_id": device.pk, "platform": "ios"}
+            for pk, device in zip(ids, devices, strict=True)
+        ],
+    )
+
+    stored = list(Delivery.objects.filter(message=message))
+    assert {(d.pk, d.device_id) for d in stored} == {
+        (pk, device.pk) for pk, device in zip(ids, devices, strict=True)
+    }
+    assert {(d.status, d.attempts, d.reason, d.next_attempt_at) for d in stored} == {
+        (DeliveryStatus.PENDING, 0, "", None)
+    }
+    assert stored[0].created_at == stored[1].created_at == stored[0].updated_at
+
+
+def test_insert_values_calls_a_callable_default_for_every_row(space):
+    rows.insert_values(Message, [{"space_id": space.pk, "title": t} for t in ("a", "b", "c")])
+
+    assert Message.objects.filter(space=space).values("id").distinct().count() == 3
+
+
+def test_insert_stores_model_instances_and_stamps_their_timestamps(space):
+    messages = [Message(space=space, title="t", metadata={"k": [1, 2]}), Message(space=space)]
+
+    rows.insert(messages)
+
+    stored = {m.pk: m for m in Message.objects.filter(space=space)}
+    assert stored[messages[0].pk].metadata == {"k": [1, 2]}
+    assert stored[messages[1].pk].metadata == {}
+    assert messages[0].created_at is not None
+    assert stored[messages[0].pk].created_at == messages[0].created_at
+
+
+def test_update_writes_only_the_rows_whose_where_fields_still_match(space, profile):
+    message = MessageFactory(space=space)
+    token = uuid.uuid4()
+    held, lost = (
+        Delivery.objects.create(
+            message=message,
+            device=DeviceFactory(space=space, profile=profile),
+            platform="ios",
+            claim_token=claim,
+        )
+        for claim in (token, uuid.uuid4())
+    )
+    for delivery in (held, lost):
+        delivery.status = DeliveryStatus.DELIVERED
+
+    rows.update([held, lost], ["status"], where={"claim_token": token})
+
+    assert Delivery.objects.get(pk=held.pk).status == DeliveryStatus.DELIVERED
+    assert Delivery.objects.get(pk=lost.pk).status == DeliveryStatus.PENDING
