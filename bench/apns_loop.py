@@ -14,13 +14,10 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import re
 import secrets
 import shutil
 import ssl
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -28,9 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+from bench import h2load  # noqa: E402
+
 KEY_ID = "BENCHKEY01"
 TEAM_ID = "BENCHTEAM1"
 TOPIC = "com.example.bench"
+# aioapns busy-polls when its pool is full, so its rate depends on how many requests are in
+# flight: it is given its best of these windows.
+AIOAPNS_WINDOWS = (100, 1000, 2000)
 
 
 def _serve_fake(pipe, key_pem: bytes):
@@ -73,10 +76,10 @@ class NodeFake:
 
     name = "node (tests/fakes/apns_fast.mjs)"
 
-    def __init__(self, key_pem: bytes, node: str):
+    def __init__(self, key_pem: bytes, node: str, ca=None):
         from tests.fakes.apns import FastFakeApns
 
-        self.fake = FastFakeApns(node=node).start(
+        self.fake = FastFakeApns(node=node, ca=ca, workers=h2load.FAKE_WORKERS).start(
             key_id=KEY_ID, team_id=TEAM_ID, private_or_public_key=key_pem, topic=TOPIC
         )
         self.host, self.ca_file = self.fake.host(), self.fake.ca.ca_file
@@ -90,9 +93,6 @@ class NodeFake:
 
 def h2load_rate(fake, key_pem: bytes, n: int) -> float | None:
     """Requests per second h2load gets from the fake with our requests (None without h2load)."""
-    h2load = shutil.which("h2load")
-    if h2load is None:
-        return None
     import jwt
     from cryptography.hazmat.primitives import serialization
 
@@ -100,44 +100,17 @@ def h2load_rate(fake, key_pem: bytes, n: int) -> float | None:
     token = jwt.encode(
         {"iss": TEAM_ID, "iat": int(time.time())}, key, algorithm="ES256", headers={"kid": KEY_ID}
     )
-    with tempfile.NamedTemporaryFile("wb", suffix=".json") as body:
-        body.write(b'{"aps":{"alert":{"title":"Hello","body":"World"}}}')
-        body.flush()
-        output = subprocess.run(
-            [
-                h2load,
-                "-n",
-                str(n),
-                "-c",
-                "4",
-                "-m",
-                "100",
-                "-t",
-                "1",
-                "-d",
-                body.name,
-                "-H",
-                f"authorization: bearer {token}",
-                "-H",
-                f"apns-topic: {TOPIC}",
-                "-H",
-                "apns-push-type: alert",
-                "-H",
-                "apns-priority: 10",
-                f"https://{fake.host}/3/device/{secrets.token_hex(32)}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-    done = re.search(r"(\d+) succeeded", output)
-    seconds = re.search(r"finished in ([\d.]+)s", output)
-    # Like APNs, the fake allows one stream until a valid token: h2load's opening burst on
-    # each connection is refused, so count what succeeded.
-    if not (done and seconds) or int(done.group(1)) < n * 0.9:
-        print(output, file=sys.stderr)
-        return None
-    return int(done.group(1)) / float(seconds.group(1))
+    return h2load.rate(
+        f"https://{fake.host}/3/device/{secrets.token_hex(32)}",
+        n=n,
+        body=b'{"aps":{"alert":{"title":"Hello","body":"World"}}}',
+        headers={
+            "authorization": f"bearer {token}",
+            "apns-topic": TOPIC,
+            "apns-push-type": "alert",
+            "apns-priority": "10",
+        },
+    )
 
 
 def provider_loop(fake, key_pem: bytes, tokens: list[str], chunk: int, in_flight: int):
@@ -262,10 +235,8 @@ def main():
             f"provider loop: {delivered}/{args.n} delivered in {seconds:.2f} s = {ours:,.0f}/s "
             f"(fake counted {counted})"
         )
-        # aioapns busy-polls when its pool is full, so its rate depends on how many requests
-        # are in flight: give it its best of a few windows.
         theirs = 0.0
-        for window in (100, 1000):
+        for window in AIOAPNS_WINDOWS:
             base = fake.accepted()
             delivered, seconds = aioapns_loop(fake, key_pem, tokens, window)
             counted = fake.accepted() - base - 1

@@ -14,12 +14,9 @@ import argparse
 import json
 import multiprocessing
 import os
-import re
 import secrets
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -27,6 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+from bench import h2load  # noqa: E402
+
 PROJECT = "bench-project"
 PACKAGE = "com.example.bench"
 # An access token both fakes accept without OAuth, for h2load.
@@ -78,10 +78,12 @@ class NodeFake:
 
     name = "node (tests/fakes/fcm_fast.mjs)"
 
-    def __init__(self, node: str):
+    def __init__(self, node: str, ca=None):
         from tests.fakes.fcm import FastFakeFcm
 
-        self.fake = FastFakeFcm(node=node).start(static_tokens={H2LOAD_TOKEN: time.time() + 86400})
+        self.fake = FastFakeFcm(node=node, ca=ca, workers=h2load.FAKE_WORKERS).start(
+            static_tokens={H2LOAD_TOKEN: time.time() + 86400}
+        )
         self.info = self.fake.service_account(project_id=PROJECT)
         self.base_url, self.ca_file = self.fake.base_url, self.fake.ca.ca_file
 
@@ -216,37 +218,14 @@ def measure(clients, *, fake, tokens, rounds: int) -> dict:
     return seconds
 
 
-def h2load_rate(*, fake, n: int, connections: int) -> float | None:
+def h2load_rate(*, fake, n: int) -> float | None:
     """Requests/s h2load gets from the fake with the provider's own request body."""
-    h2load = shutil.which("h2load")
-    if h2load is None:
-        return None
-    body = bench_payload().request_body(secrets.token_urlsafe(120))
-    with tempfile.NamedTemporaryFile(suffix=".json") as file:
-        file.write(body)
-        file.flush()
-        output = subprocess.run(
-            [
-                h2load,
-                f"-n{n}",
-                f"-c{connections}",
-                "-m100",
-                "-d",
-                file.name,
-                "-H",
-                f"authorization: Bearer {H2LOAD_TOKEN}",
-                "-H",
-                "content-type: application/json",
-                f"{fake.base_url}/v1/projects/{PROJECT}/messages:send",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    succeeded = re.search(r"status codes: (\d+) 2xx", output)
-    if succeeded is None or int(succeeded.group(1)) != n:
-        raise SystemExit(f"h2load did not get {n} successes from the fake:\n{output}")
-    return float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", output).group(1))
+    return h2load.rate(
+        f"{fake.base_url}/v1/projects/{PROJECT}/messages:send",
+        n=n,
+        body=bench_payload().request_body(secrets.token_urlsafe(120)),
+        headers={"authorization": f"Bearer {H2LOAD_TOKEN}", "content-type": "application/json"},
+    )
 
 
 def main():
@@ -268,7 +247,7 @@ def main():
         seconds = measure([ours, theirs], fake=fake, tokens=tokens, rounds=args.rounds)
         ours.close()
         theirs.close()
-        capacity = h2load_rate(fake=fake, n=max(args.n, 20_000), connections=args.connections)
+        capacity = h2load_rate(fake=fake, n=max(args.n, 20_000))
     finally:
         fake.stop()
 

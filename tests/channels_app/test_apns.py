@@ -394,9 +394,9 @@ def test_the_batch_log_line_counts_outcomes_without_tokens(apns_fake, provider, 
     assert all(item.token not in caplog.text for item in items)
 
 
-@pytest.fixture
-def fast_fake(settings):
-    fake = FastFakeApns(node=node_binary())
+@pytest.fixture(params=[1, 2], ids=["one process", "two workers"])
+def fast_fake(request):
+    fake = FastFakeApns(node=node_binary(), workers=request.param)
     yield fake
     fake.stop()
 

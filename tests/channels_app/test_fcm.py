@@ -299,6 +299,44 @@ def test_the_benchmarks_node_fake_refuses_a_foreign_assertion(provider, db, node
     assert node_fcm_fake.counts.token_refusals == 1
 
 
+def test_the_benchmarks_node_fake_on_two_workers_accepts_a_token_either_granted(_provider_ca):
+    import ssl
+
+    import httpx
+    import requests
+    from google.auth.transport.requests import Request
+    from google.oauth2 import service_account
+
+    fake = FastFakeFcm(node=node_binary(), ca=_provider_ca, workers=2).start()
+    try:
+        info = fake.service_account(project_id="demo-project")
+        oauth = service_account.Credentials.from_service_account_info(
+            info, scopes=["https://www.googleapis.com/auth/firebase.messaging"]
+        )
+        session = requests.Session()
+        session.trust_env = False  # else REQUESTS_CA_BUNDLE would override `verify`
+        session.verify = fake.ca.ca_file
+        oauth.refresh(Request(session))
+        url = f"{fake.base_url}/v1/projects/demo-project/messages:send"
+        tls = ssl.create_default_context(cafile=fake.ca.ca_file)
+        # A connection each: the workers take connections in turn.
+        names = [
+            httpx.post(
+                url,
+                json={"message": {"token": device_token(), "data": {"n": str(i)}}},
+                headers={"authorization": f"Bearer {oauth.token}"},
+                verify=tls,
+            ).json()["name"]
+            for i in range(4)
+        ]
+        counts = fake.counts
+    finally:
+        fake.stop()
+    workers = {name.rpartition("/")[2].partition(":")[0] for name in names}
+    assert len(workers) == 2
+    assert (counts.token_grants, counts.accepted, counts.requests) == (1, 4, 4)
+
+
 def test_the_registry_serves_android_with_the_fcm_provider():
     assert isinstance(get_provider("android"), FcmProvider)
 

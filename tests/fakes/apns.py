@@ -485,8 +485,10 @@ class FastFakeApns(NodeFake):
     SCRIPT = Path(__file__).with_name("apns_fast.mjs")
     NAME = "APNs"
 
-    def __init__(self, *, node: str, ca: TestCA | None = None, max_streams: int = 1000):
-        super().__init__(node=node, ca=ca, max_streams=max_streams)
+    def __init__(
+        self, *, node: str, ca: TestCA | None = None, max_streams: int = 1000, workers: int = 1
+    ):
+        super().__init__(node=node, ca=ca, max_streams=max_streams, workers=workers)
 
     def start(self, *, key_id: str, team_id: str, private_or_public_key, topic: str, port=0):
         """Start Node, accepting tokens of this key (key object or PEM) for this topic."""
@@ -507,16 +509,7 @@ class FastFakeApns(NodeFake):
         return f"127.0.0.1:{self.port}"
 
     def counts(self) -> dict:
-        return self._command("counts")
-
-    def _command(self, line: str) -> dict:
-        return json.loads(self._ask(line))
-
-    def stop(self):
-        if self._process is not None:
-            self._process.stdin.close()
-            self._process.wait(10)
-        self.ca.cleanup()
+        return self._counts()
 
 
 def main():  # pragma: no cover - run by the benchmarks, and by hand for h2load

@@ -2,12 +2,12 @@
 // fake (tests/fakes/apns.py) would limit. Same rules: ES256 provider tokens verified with the
 // registered public key (kid, iss, age, the 20-minute rotation rule per connection), one stream
 // until the first valid token, Apple's header, size and payload checks and error bodies.
-// Its configuration arrives as the first JSON line on stdin and it prints {"port"}; then each
-// stdin line is "counts" (answered with one JSON line) or "stop"; it exits when stdin closes.
+// It speaks node_fake.mjs's protocol; what it keeps is per connection, so it runs as workers.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http2 from "node:http2";
-import readline from "node:readline";
+
+import { runFake } from "./node_fake.mjs";
 
 const PUSH_TYPE_SUFFIX = {
   alert: "", background: "", location: ".location-query", voip: ".voip",
@@ -161,7 +161,8 @@ function answer(stream, headers, rawHeaders, body) {
   stream.respond({ ":status": 200, "apns-id": apnsId }, { endStream: true });
 }
 
-function start() {
+function start(configuration) {
+  config = configuration;
   publicKey = crypto.createPublicKey(config.public_key_pem);
   const server = http2.createSecureServer({
     cert: fs.readFileSync(config.cert_file),
@@ -182,22 +183,7 @@ function start() {
     stream.on("end", () => answer(stream, headers, rawHeaders, Buffer.concat(chunks)));
     stream.on("error", () => {});
   });
-  server.listen(config.port, "127.0.0.1", () => {
-    process.stdout.write(JSON.stringify({ port: server.address().port }) + "\n");
-  });
   return server;
 }
 
-const lines = readline.createInterface({ input: process.stdin });
-let server;
-lines.on("line", (line) => {
-  if (config === undefined) {
-    config = JSON.parse(line);
-    server = start();
-  } else if (line === "counts") {
-    process.stdout.write(JSON.stringify(counts) + "\n");
-  } else if (line === "stop") {
-    process.exit(0);
-  }
-});
-lines.on("close", () => process.exit(0));
+await runFake({ start, counts: () => counts });

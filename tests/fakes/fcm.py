@@ -12,7 +12,6 @@ import collections
 import json
 import re
 import secrets
-import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -641,9 +640,10 @@ class FastFakeFcm(NodeFake):
     SCRIPT = Path(__file__).with_name("fcm_fast.mjs")
     NAME = "FCM"
 
-    def __init__(self, *, node: str, ca: TestCA | None = None, max_streams: int = 100):
-        super().__init__(node=node, ca=ca, max_streams=max_streams)
-        self._own_ca = ca is None
+    def __init__(
+        self, *, node: str, ca: TestCA | None = None, max_streams: int = 100, workers: int = 1
+    ):
+        super().__init__(node=node, ca=ca, max_streams=max_streams, workers=workers)
         self.token_lifetime = 3600
 
     base_url = FakeFcm.base_url
@@ -669,28 +669,14 @@ class FastFakeFcm(NodeFake):
             "public_key_pem": public_pem.decode(),
             "project_id": project_id,
         }
-        self._command(json.dumps(account), answer_is_json=False)
+        self._ask(json.dumps(account))
         return info
 
     @property
     def counts(self) -> Counts:
-        answer = self._command("counts")
+        answer = self._counts()
         errors = collections.Counter(answer.pop("errors"))
         return Counts(**answer, errors=errors)
-
-    def _command(self, line: str, *, answer_is_json: bool = True):
-        answer = self._ask(line)
-        return json.loads(answer) if answer_is_json else answer.strip()
-
-    def stop(self):
-        if self._process is not None:
-            self._process.stdin.close()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-        if self._own_ca:
-            self.ca.cleanup()
 
 
 def main():  # pragma: no cover - a manual tool for h2load

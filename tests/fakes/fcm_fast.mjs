@@ -1,13 +1,18 @@
 // The fake FCM's behaviour on Node's native HTTP/2 server, for benchmarks that the Python
 // fake (tests/fakes/fcm.py) would limit. Same rules: the OAuth2 token endpoint verifying the
 // RS256 assertion, messages:send checking the bearer token, project and message, FCM's error
-// bodies. Its configuration arrives as the first JSON line on stdin and it prints {"port"};
-// then each stdin line is a service account to trust (a JSON object: answered "ok"),
-// "counts" (answered with one JSON line) or "stop"; it exits when stdin closes.
+// bodies. It speaks node_fake.mjs's protocol; its one command is a service account to trust.
+// Access tokens carry their expiry and a MAC under the fake's secret, so that any worker
+// accepts a token another one granted.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http2 from "node:http2";
-import readline from "node:readline";
+
+import { runFake } from "./node_fake.mjs";
+
+// Node builds an error (with a stack) for each response whose write completes after its
+// stream closed, which most do: without stacks that costs nothing.
+Error.stackTraceLimit = 0;
 
 const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -67,12 +72,11 @@ class Refusal extends Error {
 
 const invalid = (message, field = null) => new Refusal(400, message, "INVALID_ARGUMENT", field);
 
-const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const config = JSON.parse((await lines.next()).value);
 const accounts = new Map();
 const projects = new Set();
-const accessTokens = new Map(Object.entries(config.static_tokens || {}));
 const counts = { requests: 0, accepted: 0, validated: 0, token_grants: 0, token_refusals: 0, errors: {} };
+let config;
+let staticTokens;
 let tokenUri = "";
 let sequence = 0;
 
@@ -122,9 +126,21 @@ function token(body) {
     return [400, JSON.stringify({ error: "invalid_grant", error_description: error.message })];
   }
   counts.token_grants += 1;
-  const accessToken = `ya29.fake-${crypto.randomBytes(24).toString("base64url")}`;
-  accessTokens.set(accessToken, Date.now() / 1000 + config.token_lifetime);
+  const expires = Math.floor(Date.now() / 1000 + config.token_lifetime);
+  const grant = `${expires}.${crypto.randomBytes(18).toString("base64url")}`;
+  const accessToken = `ya29.fake-${grant}.${mac(grant)}`;
   return [200, JSON.stringify({ access_token: accessToken, expires_in: config.token_lifetime, token_type: "Bearer" })];
+}
+
+function mac(text) {
+  return crypto.createHmac("sha256", config.secret).update(text).digest("base64url");
+}
+
+/** When the access token expires (seconds since the epoch), or undefined when it is not ours. */
+function expiry(accessToken) {
+  if (staticTokens.has(accessToken)) return staticTokens.get(accessToken);
+  const match = /^ya29\.fake-((\d+)\.[\w-]+)\.([\w-]+)$/.exec(accessToken);
+  return match && match[3] === mac(match[1]) ? Number(match[2]) : undefined;
 }
 
 function checkData(data, where) {
@@ -196,7 +212,7 @@ function send(projectId, authorization, body) {
   if (!authorization || !authorization.startsWith("Bearer ")) {
     throw new Refusal(401, "Request is missing required authentication credential.");
   }
-  const expires = accessTokens.get(authorization.slice(7));
+  const expires = expiry(authorization.slice(7));
   if (expires === undefined || expires <= Date.now() / 1000) {
     throw new Refusal(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.");
   }
@@ -220,7 +236,7 @@ function send(projectId, authorization, body) {
   }
   counts.accepted += 1;
   sequence += 1;
-  return JSON.stringify({ name: `projects/${projectId}/messages/${sequence}` });
+  return JSON.stringify({ name: `projects/${projectId}/messages/${process.pid}:${sequence}` });
 }
 
 function answer(method, path, authorization, body) {
@@ -238,53 +254,49 @@ function answer(method, path, authorization, body) {
   }
 }
 
-const server = http2.createSecureServer({
-  cert: fs.readFileSync(config.cert_file),
-  key: fs.readFileSync(config.key_file),
-  allowHTTP1: true,
-  settings: { maxConcurrentStreams: config.max_streams || 100 },
-});
-// HTTP/1.1 (google-auth's token call, firebase-admin) through Node's compatibility API...
-server.on("request", (request, response) => {
-  const chunks = [];
-  request.on("data", (chunk) => chunks.push(chunk));
-  request.on("end", () => {
-    const [status, body] = answer(request.method, request.url, request.headers.authorization, Buffer.concat(chunks));
-    response.writeHead(status, { "content-type": "application/json; charset=UTF-8" });
-    response.end(body);
+function start(configuration) {
+  config = configuration;
+  staticTokens = new Map(Object.entries(config.static_tokens || {}));
+  const server = http2.createSecureServer({
+    cert: fs.readFileSync(config.cert_file),
+    key: fs.readFileSync(config.key_file),
+    allowHTTP1: true,
+    settings: { maxConcurrentStreams: config.max_streams || 100 },
   });
-});
-// ...and HTTP/2 on the faster core stream API, in place of the compatibility layer's handler.
-server.removeAllListeners("stream");
-server.on("stream", (stream, headers) => {
-  const chunks = [];
-  stream.on("data", (chunk) => chunks.push(chunk));
-  stream.on("end", () => {
-    const [status, body] = answer(headers[":method"], headers[":path"], headers.authorization, Buffer.concat(chunks));
-    stream.respond({ ":status": status, "content-type": "application/json; charset=UTF-8" });
-    stream.end(body);
-  });
-  stream.on("error", () => {});
-});
-server.listen(config.port || 0, "127.0.0.1", () => {
-  tokenUri = `https://127.0.0.1:${server.address().port}/token`;
-  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
-});
-
-for await (const line of lines) {
-  const command = line.trim();
-  if (command === "counts") {
-    process.stdout.write(`${JSON.stringify(counts)}\n`);
-  } else if (command === "stop") {
-    break;
-  } else if (command.startsWith("{")) {
-    const account = JSON.parse(command);
-    accounts.set(account.client_email, {
-      keyId: account.private_key_id,
-      publicKey: crypto.createPublicKey(account.public_key_pem),
+  // HTTP/1.1 (google-auth's token call, firebase-admin) through Node's compatibility API...
+  server.on("request", (request, response) => {
+    const chunks = [];
+    request.on("data", (chunk) => chunks.push(chunk));
+    request.on("end", () => {
+      const [status, body] = answer(request.method, request.url, request.headers.authorization, Buffer.concat(chunks));
+      response.writeHead(status, { "content-type": "application/json; charset=UTF-8" });
+      response.end(body);
     });
-    projects.add(account.project_id);
-    process.stdout.write("ok\n");
-  }
+  });
+  // ...and HTTP/2 on the faster core stream API, in place of the compatibility layer's handler.
+  server.removeAllListeners("stream");
+  server.on("stream", (stream, headers) => {
+    const chunks = [];
+    stream.on("data", (chunk) => chunks.push(chunk));
+    stream.on("end", () => {
+      const [status, body] = answer(headers[":method"], headers[":path"], headers.authorization, Buffer.concat(chunks));
+      stream.respond({ ":status": status, "content-type": "application/json; charset=UTF-8" });
+      stream.end(body);
+    });
+    stream.on("error", () => {});
+  });
+  server.on("listening", () => {
+    tokenUri = `https://127.0.0.1:${server.address().port}/token`;
+  });
+  return server;
 }
-process.exit(0);
+
+function trust(account) {
+  accounts.set(account.client_email, {
+    keyId: account.private_key_id,
+    publicKey: crypto.createPublicKey(account.public_key_pem),
+  });
+  projects.add(account.project_id);
+}
+
+await runFake({ start, counts: () => counts, command: trust });

@@ -7,9 +7,11 @@ versions used by the benchmarks.
 
 import asyncio
 import json
+import os
 import subprocess
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import h2.config
 import h2.connection
@@ -198,16 +200,19 @@ class ServerConnection(asyncio.Protocol):
 class NodeFake:
     """A Node version of a fake run as a child: configured by one JSON line, asked by lines.
 
+    With `workers` > 1 it serves from that many processes sharing its port (node_fake.mjs).
     A subclass names its SCRIPT and NAME.
     """
 
     SCRIPT = None
     NAME = ""
 
-    def __init__(self, *, node: str, ca: TestCA | None, max_streams: int):
+    def __init__(self, *, node: str, ca: TestCA | None, max_streams: int, workers: int = 1):
         self.node = node
+        self._own_ca = ca is None
         self.ca = ca or TestCA()
         self.max_streams = max_streams
+        self.workers = workers
         self.port = 0
         self._process = None
 
@@ -225,6 +230,7 @@ class NodeFake:
             "key_file": self.ca.key_file,
             "port": port,
             "max_streams": self.max_streams,
+            "workers": self.workers,
             **config,
         }
         self.port = json.loads(self._ask(json.dumps(config)))["port"]
@@ -237,3 +243,30 @@ class NodeFake:
         if not answer:
             raise RuntimeError(f"the Node fake {self.NAME} exited")
         return answer
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) Node and its workers have used so far."""
+        pids = [self._process.pid]
+        children = Path(f"/proc/{pids[0]}/task/{pids[0]}/children")
+        pids += [int(pid) for pid in children.read_text().split()]
+        total = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def _counts(self) -> dict:
+        """The fake's counters, summed over its workers."""
+        return json.loads(self._ask("counts"))
+
+    def stop(self):
+        """Close Node's stdin (it exits, with its workers) and remove a CA of its own."""
+        if self._process is not None:
+            self._process.stdin.close()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._own_ca:
+            self.ca.cleanup()

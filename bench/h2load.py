@@ -1,0 +1,42 @@
+"""h2load (nghttp2's HTTP/2 load generator) against a fake: what the fake takes, in requests/s."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+# The Node fakes serve from a process per core, so that a fake is not what limits a figure.
+FAKE_WORKERS = os.cpu_count() or 1
+# A fake served from several processes gets h2load's connections in turn: give each a few.
+CONNECTIONS = 4
+STREAMS = 100
+_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+
+def rate(url: str, *, n: int, body: bytes, headers: dict[str, str]) -> float | None:
+    """Successful requests per second of n POSTs of `body` to `url` (None without h2load).
+
+    Only 2xx answers count: a fake may refuse some on purpose (APNs's one stream before a
+    valid token), so a run where more than a tenth failed prints h2load's report and is None.
+    """
+    h2load = shutil.which("h2load")
+    if h2load is None:
+        return None
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as file:
+        file.write(body)
+    try:
+        command = [h2load, f"-n{n}", f"-c{CONNECTIONS}", f"-m{STREAMS}", "-t1", "-d", file.name]
+        for name, value in headers.items():
+            command += ["-H", f"{name}: {value}"]
+        output = subprocess.run([*command, url], capture_output=True, text=True, check=False).stdout
+    finally:
+        os.unlink(file.name)
+    succeeded = re.search(r"status codes: (\d+) 2xx", output)
+    # h2load prints the time in s, ms or us, by how long the run took.
+    finished = re.search(r"finished in ([\d.]+)(s|ms|us),", output)
+    if not (succeeded and finished) or int(succeeded.group(1)) < n * 0.9:
+        print(output, file=sys.stderr)
+        return None
+    return int(succeeded.group(1)) / (float(finished.group(1)) * _UNITS[finished.group(2)])
