@@ -41,23 +41,37 @@ def _preparer(field: Field, connection) -> Callable:
     return prepared
 
 
+class _Same:
+    """The value of a field in every row of a statement: prepared once, not per row."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 def insert(objs: Sequence[Model]) -> None:
     """INSERT new model instances whose primary keys are already set (UUIDs); no signals."""
     if not objs:
         return
     model = type(objs[0])
     now = timezone.now()
-    for f in _stamped(model):
+    stamped = _stamped(model)
+    for f in stamped:
         for obj in objs:
             setattr(obj, f.attname, now)
-    _insert(model, objs, {f: attrgetter(f.attname) for f in model._meta.concrete_fields})
+    getters = {
+        f: _Same(now) if f in stamped else attrgetter(f.attname)
+        for f in model._meta.concrete_fields
+    }
+    _insert(model, objs, getters)
 
 
 def insert_values(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT rows given as {attname: value}, all with the first row's keys; no model instances.
 
-    A field the rows leave out takes its default (a callable one is called per row), and
-    auto_now(_add) fields one timestamp for the statement.
+    A field the rows leave out takes its default (a callable one, such as uuid4, is called
+    per row), and auto_now(_add) fields one timestamp for the statement.
     """
     if not rows:
         return
@@ -67,18 +81,15 @@ def insert_values(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> None
     getters = {}
     for f in model._meta.concrete_fields:
         if f in stamped:
-            getters[f] = _constant(now)
+            getters[f] = _Same(now)
         elif f.attname in given:
             getters[f] = itemgetter(f.attname)
-        elif callable(f.default):
+        elif f.has_default() and callable(f.default) and f.default not in (dict, list):
             getters[f] = lambda row, f=f: f.get_default()
         else:
-            getters[f] = _constant(f.get_default())
+            # No default, a constant, or an empty dict or list: the same in every row.
+            getters[f] = _Same(f.get_default())
     _insert(model, rows, getters)
-
-
-def _constant(value) -> Callable:
-    return lambda row: value
 
 
 def _stamped(model: type[Model]) -> list[Field]:
@@ -89,16 +100,27 @@ def _stamped(model: type[Model]) -> list[Field]:
     ]
 
 
-def _insert(model: type[Model], rows: Sequence, getters: dict[Field, Callable]) -> None:
-    """One INSERT statement run for every row; `getters` read each field's value of a row."""
-    meta = model._meta
+def _insert(model: type[Model], rows: Sequence, getters: dict[Field, Any]) -> None:
+    """One INSERT statement run for every row; `getters` read each field's value of a row.
+
+    A getter is a function of the row, or _Same for a value every row shares.
+    """
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in getters)
-    placeholders = ", ".join(["%s"] * len(getters))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    readers = [(get, _preparer(f, connection)) for f, get in getters.items()]
-    params = [[prepare(get(row)) for get, prepare in readers] for row in rows]
+    # The shared values go last, so each row's parameters are its own values plus one tail.
+    fields = sorted(getters, key=lambda f: isinstance(getters[f], _Same))
+    readers = [
+        (getters[f], _preparer(f, connection)) for f in fields if not isinstance(getters[f], _Same)
+    ]
+    tail = [
+        f.get_db_prep_save(getters[f].value, connection)
+        for f in fields
+        if isinstance(getters[f], _Same)
+    ]
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    params = [[prepare(get(row)) for get, prepare in readers] + tail for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 

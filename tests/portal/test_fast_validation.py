@@ -51,6 +51,8 @@ PLAINLY_VALID = [
     _with(channelOptions__nativePush__data=_REMOVED),
     _with(expiresOn="2030-01-01T00:00:00Z"),
     _with(unknownField="ignored, as DRF ignores it"),
+    _with(body="b" * 10000, to__profileId="p" * 255),
+    _with(title="emoji \U0001f4e6 and accents \u00e9"),
 ]
 
 OTHERS = [
@@ -70,6 +72,8 @@ OTHERS = [
     _with(rules=[None]),
     _with(title=None),
     _with(title=7),
+    _with(title="a lone \ud800 surrogate"),
+    _with(channelOptions__nativePush__sound="s" * 256),
     _with(body="b" * 10001),
     _with(metadata=[]),
     _with(metadata={1: "x"}),
