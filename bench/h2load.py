@@ -19,7 +19,7 @@ def rate(url: str, *, n: int, body: bytes, headers: dict[str, str]) -> float | N
     """Successful requests per second of n POSTs of `body` to `url` (None without h2load).
 
     Only 2xx answers count: a fake may refuse some on purpose (APNs's one stream before a
-    valid token), so a run where more than a tenth failed prints h2load's report and is None.
+    valid token); a run where more than a tenth failed prints h2load's report and is None.
     """
     h2load = shutil.which("h2load")
     if h2load is None:
@@ -33,6 +33,11 @@ def rate(url: str, *, n: int, body: bytes, headers: dict[str, str]) -> float | N
         output = subprocess.run([*command, url], capture_output=True, text=True, check=False).stdout
     finally:
         os.unlink(file.name)
+    return successes_per_second(output, n=n)
+
+
+def successes_per_second(output: str, *, n: int) -> float | None:
+    """2xx answers per second in h2load's report of n requests; None when a tenth failed."""
     succeeded = re.search(r"status codes: (\d+) 2xx", output)
     # h2load prints the time in s, ms or us, by how long the run took.
     finished = re.search(r"finished in ([\d.]+)(s|ms|us),", output)
