@@ -146,24 +146,17 @@ def _field_check(field: fields.Field) -> _Check:
             return value
 
         return check_text
-    if isinstance(field, fields.BooleanField):
+    if isinstance(field, (fields.BooleanField, fields.IntegerField)):
+        # Exactly a bool or an int: DRF coerces others ("true", 1.0), which it must decide.
+        wanted = bool if isinstance(field, fields.BooleanField) else int
 
-        def check_flag(value):
-            if type(value) is not bool:
+        def check_exact(value):
+            if type(value) is not wanted:
                 raise _NotSure
             run_validators(value)
             return value
 
-        return check_flag
-    if isinstance(field, fields.IntegerField):
-
-        def check_integer(value):
-            if type(value) is not int:
-                raise _NotSure
-            run_validators(value)
-            return value
-
-        return check_integer
+        return check_exact
     if isinstance(field, fields.DictField) and type(field.child) is fields._UnvalidatedField:
 
         def check_mapping(value):
