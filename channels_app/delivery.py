@@ -3,9 +3,11 @@
 This is the only code that calls providers and the only code that deactivates devices.
 """
 
+import contextlib
 import datetime as dt
 import logging
 import random
+import threading
 import uuid
 from collections import Counter, defaultdict, namedtuple
 from collections.abc import Callable, Iterable
@@ -63,6 +65,8 @@ SentMessage = namedtuple(
         "deep_link",
     ),
 )
+# Messages the current thread has just stored, by id: see stored_here().
+_stored = threading.local()
 # What sending a claimed delivery reads, in the order of Claimed's first fields.
 CLAIM_FIELDS = (
     "id",
@@ -171,14 +175,40 @@ def claim(*, delivery_ids: Iterable, now: dt.datetime) -> tuple[uuid.UUID, list[
         *CLAIM_FIELDS
     )
     claimed = [Claimed(*row[:7], device=Target(*row[7:])) for row in fetched]
-    # One copy of each message for its deliveries, as a plain row: no model instances.
-    fetched = Message.objects.filter(pk__in={d.message_id for d in claimed}).values_list(
-        *SentMessage._fields
-    )
-    messages = {row[0]: SentMessage(*row) for row in fetched}
+    messages = _sent_messages({d.message_id for d in claimed})
     for delivery in claimed:
         delivery.message = messages[delivery.message_id]
     return token, claimed
+
+
+@contextlib.contextmanager
+def stored_here(messages: Iterable[Message]):
+    """Within this block, claims in this thread take these just-stored messages as they are.
+
+    Sending in process right after storing, the messages need not be read back; any other
+    message (and everything in another thread or a worker) is read from the database.
+    """
+    previous = getattr(_stored, "messages", None)
+    _stored.messages = {message.pk: message for message in messages}
+    try:
+        yield
+    finally:
+        _stored.messages = previous
+
+
+def _sent_messages(ids: set) -> dict[Any, SentMessage]:
+    """One copy of each message as a plain row, no model instances, by id."""
+    stored = getattr(_stored, "messages", None) or {}
+    messages = {
+        pk: SentMessage._make(getattr(stored[pk], name) for name in SentMessage._fields)
+        for pk in ids
+        if pk in stored
+    }
+    missing = ids - messages.keys()
+    if missing:
+        fetched = Message.objects.filter(pk__in=missing).values_list(*SentMessage._fields)
+        messages.update((row[0], SentMessage(*row)) for row in fetched)
+    return messages
 
 
 def retry_delay(*, attempts: int, retry_after: float | None) -> float:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
 
-from . import rows, tasks
+from . import delivery, rows, tasks
 from .models import Delivery, Device, Message
 from .tracking import refresh_statuses
 
@@ -40,7 +40,13 @@ def send_all(*, messages: Sequence[Message]) -> None:
     )
     ids = [str(d["id"]) for d in deliveries]
     if ids:
-        transaction.on_commit(lambda: tasks.enqueue_chunks(ids))
+        transaction.on_commit(lambda: _enqueue(ids, messages))
+
+
+def _enqueue(ids: list[str], messages: Sequence[Message]) -> None:
+    # Run in process (no broker), the chunks take the messages as stored, not read back.
+    with delivery.stored_here(messages):
+        tasks.enqueue_chunks(ids)
 
 
 def submit(*, message: Message, idempotency_key: str = "") -> tuple[Message, bool]:

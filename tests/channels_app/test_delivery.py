@@ -441,3 +441,47 @@ def test_a_provider_failing_on_its_batch_retries_only_that_platform(
     assert only_delivery(iphone).reason.endswith(": provider error")
     assert only_delivery(pixel).status == DeliveryStatus.DELIVERED
     assert "provider ios failed on a chunk of 1" in caplog.text
+
+
+def test_a_message_sent_in_process_is_not_read_back(configured, iphone, send_now, apns_fake):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        send_now(title="Hi")
+
+    # The claim's read of its messages (the fixture's refresh_from_db reads one by "=").
+    claim_reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith('SELECT "channels_app_message"') and '"id" IN (' in q["sql"]
+    ]
+    assert claim_reads == []
+    assert apns_fake.notifications[0].payload["aps"]["alert"]["title"] == "Hi"
+
+
+def test_a_message_taken_as_stored_equals_the_one_read_back(configured, iphone, space):
+    in_two_hours = dt.datetime.now(dt.timezone(dt.timedelta(hours=2))) + dt.timedelta(hours=2)
+    message = MessageFactory(
+        space=space,
+        to={"profileId": iphone.profile.profile_id},
+        badge=3,
+        sound="ping",
+        icon="ic_note",
+        category="ORDER",
+        collapse_key="orders",
+        valid_until=in_two_hours,
+        priority="normal",
+        extras={"n": 1, "nested": {"list": [1, "two", None]}},
+        apns_data={"mutable-content": 1},
+        fcm_data={"channel": "orders"},
+        deep_link={"trackingLink": "https://t.example", "apns": {"url": "app://order"}},
+    )
+    sending.send(message=message)  # queued on commit, which this test's transaction never does
+    ids = [str(pk) for pk in Delivery.objects.values_list("pk", flat=True)]
+
+    with delivery.stored_here([message]):
+        _, [as_stored] = delivery.claim(delivery_ids=ids, now=timezone.now())
+    Delivery.objects.update(status=DeliveryStatus.PENDING, lease_expires_at=None)
+    _, [read_back] = delivery.claim(delivery_ids=ids, now=timezone.now())
+
+    assert as_stored.message == read_back.message
