@@ -10,11 +10,12 @@ notifications (its best of a few windows in flight), firebase-admin's send_each 
 Android ones, and h2load against each fake. Prints the figures, their ratios and the targets;
 exits 1 when a target is missed.
 
-The server is Django's test client in a process of its own (the whole middleware, DRF and
-view stack, without a socket); the workers are in that process (Celery eager, the default) or
-`--workers K` Celery worker processes fed through Redis.
+The servers are Django's test client (the whole middleware, DRF and view stack, without a
+socket), one process per core by default as a deployment would run them, each posting its
+share; the workers are in those processes (Celery eager, the default) or `--workers K` Celery
+worker processes fed through Redis.
 
-    .venv/bin/python bench/send_throughput.py [--n 20000] [--workers 0]
+    .venv/bin/python bench/send_throughput.py [--n 20000] [--servers 2] [--workers 0]
         [--database-url postgres://postgres@127.0.0.1:5432/bench] [--profile out.prof]
 """
 
@@ -30,8 +31,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -217,8 +220,8 @@ def _peak_rss_mb(pid: int | None = None) -> float:
 class Workers:
     """K `celery worker` processes (solo pool) on a queue of this run's own."""
 
-    def __init__(self, count: int, environment: dict):
-        self.queue = f"bench-{uuid.uuid4().hex[:8]}"
+    def __init__(self, count: int, environment: dict, queue: str):
+        self.queue = queue
         self.processes = [
             subprocess.Popen(
                 [
@@ -280,72 +283,101 @@ def serve(
     *,
     space_id: str,
     api_key: str,
-    profile_ids: list[str],
+    bodies: str,
     workers: int,
+    queue: str,
     clients: int,
     profile: str,
+    start,
 ) -> dict:
-    """POST every message in batches, wait until each delivery is recorded, count them."""
-    from concurrent.futures import ThreadPoolExecutor
+    """POST the batches of the `bodies` file (one per line); when all are recorded, the times.
 
+    Every server of the run waits at `start` (a barrier) so that they start together; the
+    first one runs the Celery workers when there are any. Times are wall-clock seconds.
+    """
     from django.test import Client
 
     from portal.celery import app
 
     pool = None
     if workers:
-        pool = Workers(workers, {"CELERY_BROKER_URL": os.environ["CELERY_BROKER_URL"]})
-        app.conf.task_default_queue = pool.queue
-        pool.wait_ready(app)
+        app.conf.task_default_queue = queue
+        if start.wait() == 0:  # one server of the run starts the workers
+            pool = Workers(workers, {"CELERY_BROKER_URL": os.environ["CELERY_BROKER_URL"]}, queue)
+            pool.wait_ready(app)
     url = f"/apispaces/{space_id}/messages/batch"
 
-    def post(body: str) -> list[str]:
+    def post(body: str) -> int:
         # A client per request: API callers post concurrently (each thread its own connection).
         client = Client(headers={"authorization": f"Bearer {api_key}"})
         response = client.post(url, body, content_type="application/json")
         if response.status_code != 202:
             raise RuntimeError(f"batch answered {response.status_code}: {response.content[:500]}")
-        return [item["messageId"] for item in response.json()]
+        return len(response.json())
 
     try:
         # One message to a profile with a device of each platform: the server, the workers'
         # provider connections and tokens are warm, as in a long-running deployment.
         post(json.dumps([_message("bench-warm-up", 0)]))
         _wait_until_recorded()
-        # The callers' bodies are encoded before the clock starts: that is their work, not the
-        # server's, and this process is the server.
-        batches = [
-            json.dumps(
-                [_message(p, start + i) for i, p in enumerate(profile_ids[start : start + BATCH])]
-            )
-            for start in range(0, len(profile_ids), BATCH)
-        ]
         profiler = cProfile.Profile() if profile else None
+        start.wait()
         if profiler:
             profiler.enable()
-        started = time.perf_counter()
-        with ThreadPoolExecutor(clients) as executor:
-            message_ids = [m for answered in executor.map(post, batches) for m in answered]
-        posted = time.perf_counter() - started
+        started = time.time()
+        with open(bodies) as lines, ThreadPoolExecutor(clients) as executor:
+            next_body = threading.Lock()
+
+            def caller(_) -> int:
+                accepted = 0
+                while True:
+                    with next_body:
+                        body = lines.readline()
+                    if not body:
+                        return accepted
+                    accepted += post(body)
+
+            accepted = sum(executor.map(caller, range(clients)))
+        posted = time.time()
         _wait_until_recorded()
-        seconds = time.perf_counter() - started
+        finished = time.time()
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile)
+        # Every server stays up until the last one has all its deliveries recorded.
+        start.wait()
         memory = {"server": _peak_rss_mb()}
         if pool:
             for i, peak in enumerate(pool.peak_rss_mb()):
                 memory[f"worker {i + 1}"] = peak
         return {
-            "seconds": seconds,
-            "posted_seconds": posted,
-            "statuses": _statuses(),
-            "messages_sent": _messages_sent(message_ids),
+            "started": started,
+            "posted": posted,
+            "finished": finished,
+            "accepted": accepted,
             "memory_mb": memory,
         }
     finally:
         if pool:
             pool.stop()
+
+
+def _write_bodies(profile_ids: list[str], directory: str) -> str:
+    """A file of the callers' request bodies, a batch per line.
+
+    Encoding them is the callers' work: read from a file, it (and their memory) stays out of
+    the servers' figures.
+    """
+    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".jsonl", delete=False) as file:
+        for first in range(0, len(profile_ids), BATCH):
+            batch = profile_ids[first : first + BATCH]
+            file.write(json.dumps([_message(p, first + i) for i, p in enumerate(batch)]) + "\n")
+    return file.name
+
+
+def tally() -> dict:
+    """What the database recorded: delivery statuses, and how many messages were sent."""
+    return {"statuses": _statuses(), "messages_sent": _messages_sent()}
 
 
 def _statuses() -> dict[str, int]:
@@ -363,13 +395,11 @@ def _statuses() -> dict[str, int]:
     return dict(rows)
 
 
-def _messages_sent(message_ids: list[str]) -> int:
+def _messages_sent() -> int:
     from channels_app.models import Message, MessageStatus
 
-    return sum(
-        Message.objects.filter(pk__in=message_ids[i : i + 1000], status=MessageStatus.SENT).count()
-        for i in range(0, len(message_ids), 1000)
-    )
+    sent = Message.objects.filter(space__name="Bench", status=MessageStatus.SENT)
+    return sent.exclude(to__profileId="bench-warm-up").count()
 
 
 def _wait_until_recorded() -> None:
@@ -406,8 +436,9 @@ def _key_pem() -> bytes:
 
 
 def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
-    """Prepare the database in one child process, then serve the sends from another."""
+    """Prepare the database in one child process, then serve the sends from others."""
     database = Database(args.database_url)
+    bodies = tempfile.TemporaryDirectory(prefix="pushport-bench-bodies-")
     environment = {
         "DATABASE_URL": database.url,
         "DEBUG": "0",
@@ -428,26 +459,53 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
         )
         before = (apns_fake.accepted(), fcm_fake.accepted())
         profile_ids = sorted(profile_id for profile_id, _, _ in fleet.devices())
-        result = _in_child(
-            environment,
-            serve,
+        start = multiprocessing.get_context("spawn").Barrier(args.servers)
+        queue = f"bench-{uuid.uuid4().hex[:8]}"
+        shares = [
             {
                 **prepared,
-                "profile_ids": profile_ids,
+                "bodies": _write_bodies(profile_ids[i :: args.servers], bodies.name),
                 "workers": args.workers,
+                "queue": queue,
                 "clients": args.clients,
-                "profile": args.profile,
-            },
-        )
-        # The warm-up message reached each fake once.
+                "profile": f"{args.profile}.{i + 1}"
+                if args.profile and args.servers > 1
+                else args.profile,
+                "start": start,
+            }
+            for i in range(args.servers)
+        ]
+        with ThreadPoolExecutor(args.servers) as executor:
+            servers = list(executor.map(lambda share: _in_child(environment, serve, share), shares))
+        started = min(server["started"] for server in servers)
+        accepted = sum(server["accepted"] for server in servers)
+        if accepted != args.n:
+            raise SystemExit(f"the batch API accepted {accepted} of {args.n} messages")
+        result = {
+            "seconds": max(server["finished"] for server in servers) - started,
+            "posted_seconds": max(server["posted"] for server in servers) - started,
+            **_in_child(environment, tally, {}),
+            "memory_mb": _memory(servers),
+        }
+        # Each server's warm-up message reached each fake once.
         result["counted"] = (
-            apns_fake.accepted() - before[0] - 1,
-            fcm_fake.accepted() - before[1] - 1,
+            apns_fake.accepted() - before[0] - args.servers,
+            fcm_fake.accepted() - before[1] - args.servers,
         )
     finally:
         database.drop()
+        bodies.cleanup()
     result["database"] = database.label
     return result
+
+
+def _memory(servers: list[dict]) -> dict[str, float]:
+    """Peak memory by process: the servers', and the workers' (which one server ran)."""
+    memory = {}
+    for i, server in enumerate(servers):
+        for name, peak in server["memory_mb"].items():
+            memory[f"server {i + 1}" if name == "server" and len(servers) > 1 else name] = peak
+    return memory
 
 
 def comparisons(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
@@ -511,9 +569,14 @@ def report_end_to_end(args, e2e: dict) -> bool:
     n, rate = args.n, args.n / e2e["seconds"]
     ios, android = (n + 1) // 2, n // 2
     memory = sum(e2e["memory_mb"].values())
-    workers = f"{args.workers} Celery worker processes" if args.workers else "in process (eager)"
+    workers = (
+        f"{args.workers} Celery worker process{'es' if args.workers > 1 else ''}"
+        if args.workers
+        else "in process (eager)"
+    )
+    servers = f"{args.servers} server process{'es' if args.servers > 1 else ''}"
     print(f"N = {n:,} devices ({ios:,} iOS, {android:,} Android), one profile each")
-    print(f"database: {e2e['database']}; server: Django test client; workers: {workers}")
+    print(f"database: {e2e['database']}; {servers} (Django test client); workers: {workers}")
     print(
         f"end to end:               {e2e['seconds']:7.2f} s {rate:8,.0f} notifications/s "
         f"(all batches answered after {e2e['posted_seconds']:.2f} s)"
@@ -602,7 +665,13 @@ def main(argv=None) -> int:
         "--workers", type=int, default=0, help="Celery worker processes (0: in process, eager)"
     )
     parser.add_argument(
-        "--clients", type=int, default=2, help="API callers posting batches at the same time"
+        "--servers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes, each posting its share (default: one per core)",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=2, help="API callers per server posting at the same time"
     )
     parser.add_argument("--broker-url", default=BROKER_URL, help="Redis for --workers")
     parser.add_argument(

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.services
 
 def test_it_delivers_and_records_every_notification_of_a_small_send(capsys):
     node_binary()
-    status = send_throughput.main(["--n", "200", "--end-to-end-only"])
+    status = send_throughput.main(["--n", "200", "--servers", "2", "--end-to-end-only"])
     output = capsys.readouterr().out
     assert status == 0, output
     assert "recorded: {'delivered': 200}" in output
