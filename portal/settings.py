@@ -144,9 +144,11 @@ PUSHPORT_INLINE_RETRY_MAX_SECONDS = env.float("PUSHPORT_INLINE_RETRY_MAX_SECONDS
 PUSHPORT_RETRY_PICKUP_GRACE_SECONDS = env.float("PUSHPORT_RETRY_PICKUP_GRACE_SECONDS", default=60.0)
 PUSHPORT_BATCH_MAX_MESSAGES = env.int("PUSHPORT_BATCH_MAX_MESSAGES", default=1000)
 
-# Celery: no broker means tasks run in process, eagerly.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Celery: no broker means tasks run in process, eagerly. Celery still sets up a producer for
+# eager tasks: the in-memory transport keeps it from looking for a broker on localhost.
+_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not _BROKER_URL
+CELERY_BROKER_URL = _BROKER_URL or "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
