@@ -263,7 +263,7 @@ def main():
     print(f"ratio provider / send_each: {ratio:.2f}x (target >= 4)")
     if capacity is not None:
         print(
-            f"fake under h2load ({args.connections} connections, 100 streams each): "
+            f"fake under h2load ({h2load.CONNECTIONS} connections, {h2load.STREAMS} streams each): "
             f"{capacity:.0f} req/s = {capacity / rates[ours]:.1f}x the provider loop (target >= 3)"
         )
 
