@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-from bench import h2load  # noqa: E402
+from bench import capacity  # noqa: E402
 
 KEY_ID = "BENCHKEY01"
 TEAM_ID = "BENCHTEAM1"
@@ -79,7 +79,7 @@ class NodeFake:
     def __init__(self, key_pem: bytes, node: str, ca=None):
         from tests.fakes.apns import FastFakeApns
 
-        self.fake = FastFakeApns(node=node, ca=ca, workers=h2load.FAKE_WORKERS).start(
+        self.fake = FastFakeApns(node=node, ca=ca, workers=capacity.FAKE_WORKERS).start(
             key_id=KEY_ID, team_id=TEAM_ID, private_or_public_key=key_pem, topic=TOPIC
         )
         self.host, self.ca_file = self.fake.host(), self.fake.ca.ca_file
@@ -100,7 +100,7 @@ def h2load_rate(fake, key_pem: bytes, n: int) -> float | None:
     token = jwt.encode(
         {"iss": TEAM_ID, "iat": int(time.time())}, key, algorithm="ES256", headers={"kid": KEY_ID}
     )
-    return h2load.rate(
+    return capacity.h2load_rate(
         f"https://{fake.host}/3/device/{secrets.token_hex(32)}",
         n=n,
         body=b'{"aps":{"alert":{"title":"Hello","body":"World"}}}',

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-from bench import h2load  # noqa: E402
+from bench import capacity  # noqa: E402
 
 PROJECT = "bench-project"
 PACKAGE = "com.example.bench"
@@ -81,7 +81,7 @@ class NodeFake:
     def __init__(self, node: str, ca=None):
         from tests.fakes.fcm import FastFakeFcm
 
-        self.fake = FastFakeFcm(node=node, ca=ca, workers=h2load.FAKE_WORKERS).start(
+        self.fake = FastFakeFcm(node=node, ca=ca, workers=capacity.FAKE_WORKERS).start(
             static_tokens={H2LOAD_TOKEN: time.time() + 86400}
         )
         self.info = self.fake.service_account(project_id=PROJECT)
@@ -220,7 +220,7 @@ def measure(clients, *, fake, tokens, rounds: int) -> dict:
 
 def h2load_rate(*, fake, n: int) -> float | None:
     """Requests/s h2load gets from the fake with the provider's own request body."""
-    return h2load.rate(
+    return capacity.h2load_rate(
         f"{fake.base_url}/v1/projects/{PROJECT}/messages:send",
         n=n,
         body=bench_payload().request_body(secrets.token_urlsafe(120)),
@@ -247,7 +247,7 @@ def main():
         seconds = measure([ours, theirs], fake=fake, tokens=tokens, rounds=args.rounds)
         ours.close()
         theirs.close()
-        capacity = h2load_rate(fake=fake, n=max(args.n, 20_000))
+        fake_rate = h2load_rate(fake=fake, n=max(args.n, 20_000))
     finally:
         fake.stop()
 
@@ -261,10 +261,11 @@ def main():
         print(f"{client.name:26} {spent:7.2f} s {rates[client]:8.0f} msg/s")
     ratio = rates[ours] / rates[theirs]
     print(f"ratio provider / send_each: {ratio:.2f}x (target >= 4)")
-    if capacity is not None:
+    if fake_rate is not None:
         print(
-            f"fake under h2load ({h2load.CONNECTIONS} connections, {h2load.STREAMS} streams each): "
-            f"{capacity:.0f} req/s = {capacity / rates[ours]:.1f}x the provider loop (target >= 3)"
+            f"fake under h2load ({capacity.CONNECTIONS} connections, {capacity.STREAMS} streams "
+            f"each): {fake_rate:.0f} req/s = {fake_rate / rates[ours]:.1f}x the provider loop "
+            "(target >= 3)"
         )
 
 

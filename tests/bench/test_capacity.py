@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.h2load import successes_per_second
+from bench.capacity import successes_per_second
 
 REPORT = """
 finished in {time}, 21646.53 req/s, 835.82KB/s

@@ -1,4 +1,4 @@
-"""h2load (nghttp2's HTTP/2 load generator) against a fake: what the fake takes, in requests/s."""
+"""What a fake can take: the processes serving it, and h2load (nghttp2's load generator) on it."""
 
 import os
 import re
@@ -15,7 +15,7 @@ STREAMS = 100
 _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 
-def rate(url: str, *, n: int, body: bytes, headers: dict[str, str]) -> float | None:
+def h2load_rate(url: str, *, n: int, body: bytes, headers: dict[str, str]) -> float | None:
     """Successful requests per second of n POSTs of `body` to `url` (None without h2load).
 
     Only 2xx answers count: a fake may refuse some on purpose (APNs's one stream before a
