@@ -7,8 +7,9 @@ import subprocess
 import sys
 import tempfile
 
-# The Node fakes serve from a process per core, so that a fake is not what limits a figure.
-FAKE_WORKERS = os.cpu_count() or 1
+# The Node fakes serve from a process per core (up to four, more than any client here needs),
+# so that a fake is not what limits a figure.
+FAKE_WORKERS = min(os.cpu_count() or 1, 4)
 # A fake served from several processes gets h2load's connections in turn: give each a few.
 CONNECTIONS = 4
 STREAMS = 100

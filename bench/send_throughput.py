@@ -3,17 +3,17 @@
 N profiles with one device each (default 20,000: half iOS, half Android) get one message each
 through POST /apispaces/<id>/messages/batch (batches of up to 1,000, with an API key); the
 deliveries go through the workers and the providers to the fake APNs and FCM (the Node ones,
-each served by a process per core). The run ends when every delivery is recorded; every one of
-the N must be counted by the fakes and recorded as delivered. Then, against the same fakes:
-the provider loops alone (bench/apns_loop.py, bench/fcm_loop.py), aioapns with the same iOS
-notifications (its best of a few windows in flight), firebase-admin's send_each with the same
-Android ones, and h2load against each fake. Prints the figures, their ratios and the targets;
-exits 1 when a target is missed.
+each served by a process per core, up to four). The run ends when every delivery is recorded;
+every one of the N must be counted by the fakes and recorded as delivered. Then, against the
+same fakes: the provider loops alone (bench/apns_loop.py, bench/fcm_loop.py), aioapns with the
+same iOS notifications (its best of a few windows in flight), firebase-admin's send_each with
+the same Android ones, and h2load against each fake. Prints the figures, their ratios and the
+targets; exits 1 when a target is missed.
 
 The servers are Django's test client (the whole middleware, DRF and view stack, without a
-socket), one process per core by default as a deployment would run them, each posting its
-share; the workers are in those processes (Celery eager, the default) or `--workers K` Celery
-worker processes fed through Redis.
+socket), two processes by default as a small deployment runs its web workers, each posting
+its share; the workers are in those processes (Celery eager, the default) or `--workers K`
+Celery worker processes fed through Redis. Peak memory is the sum over all the processes.
 
     .venv/bin/python bench/send_throughput.py [--n 20000] [--servers 2] [--workers 0]
         [--database-url postgres://postgres@127.0.0.1:5432/bench] [--profile out.prof]
@@ -667,8 +667,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--servers",
         type=int,
-        default=os.cpu_count() or 1,
-        help="server processes, each posting its share (default: one per core)",
+        default=2,
+        help="server processes (web workers), each posting its share",
     )
     parser.add_argument(
         "--clients", type=int, default=2, help="API callers per server posting at the same time"
