@@ -475,8 +475,16 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
             }
             for i in range(args.servers)
         ]
+
+        def run(share: dict) -> dict:
+            try:
+                return _in_child(environment, serve, share)
+            except BaseException:
+                start.abort()  # the other servers must not wait for this one at the barrier
+                raise
+
         with ThreadPoolExecutor(args.servers) as executor:
-            servers = list(executor.map(lambda share: _in_child(environment, serve, share), shares))
+            servers = list(executor.map(run, shares))
         started = min(server["started"] for server in servers)
         accepted = sum(server["accepted"] for server in servers)
         if accepted != args.n:
