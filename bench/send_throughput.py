@@ -641,7 +641,7 @@ def report_comparisons(args, e2e: dict, figures: dict, headroom: dict) -> bool:
     }
     for name, capacity in headroom.items():
         if capacity["h2load"] is None:
-            print(f"  [--] {name} fake: no h2load figure (not installed, or requests failed)")
+            print(f"  [--] {name} fake: no h2load figure (h2load is not installed)")
             continue
         ratio = capacity["h2load"] / fastest[name]
         met &= _check(
