@@ -108,15 +108,11 @@ def _insert(model: type[Model], rows: Sequence, getters: dict[Field, Any]) -> No
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
     # The shared values go last, so each row's parameters are its own values plus one tail.
-    fields = sorted(getters, key=lambda f: isinstance(getters[f], _Same))
-    readers = [
-        (getters[f], _preparer(f, connection)) for f in fields if not isinstance(getters[f], _Same)
-    ]
-    tail = [
-        f.get_db_prep_save(getters[f].value, connection)
-        for f in fields
-        if isinstance(getters[f], _Same)
-    ]
+    shared = [f for f, get in getters.items() if isinstance(get, _Same)]
+    own = [f for f in getters if f not in shared]
+    fields = own + shared
+    readers = [(getters[f], _preparer(f, connection)) for f in own]
+    tail = [f.get_db_prep_save(getters[f].value, connection) for f in shared]
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
