@@ -209,6 +209,17 @@ def aioapns_loop(fake, key_pem: bytes, tokens: list[str], window: int, connectio
     return asyncio.run(send_all())
 
 
+def aioapns_windows(fake, key_pem: bytes, tokens: list[str]) -> list[tuple]:
+    """aioapns at each of AIOAPNS_WINDOWS: (window, delivered, seconds, counted by the fake)."""
+    runs = []
+    for window in AIOAPNS_WINDOWS:
+        base = fake.accepted()
+        delivered, seconds = aioapns_loop(fake, key_pem, tokens, window)
+        # The first notification warms aioapns up, before its clock starts.
+        runs.append((window, delivered, seconds, fake.accepted() - base - 1))
+    return runs
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=20_000, help="notifications per client")
@@ -238,18 +249,16 @@ def main():
             f"provider loop: {delivered}/{args.n} delivered in {seconds:.2f} s = {ours:,.0f}/s "
             f"(fake counted {counted})"
         )
-        theirs = 0.0
-        for window in AIOAPNS_WINDOWS:
-            base = fake.accepted()
-            delivered, seconds = aioapns_loop(fake, key_pem, tokens, window)
-            counted = fake.accepted() - base - 1
+        runs = aioapns_windows(fake, key_pem, tokens)
+        for window, delivered, seconds, counted in runs:
             print(
                 f"aioapns ({window:>4} in flight): {delivered}/{args.n} delivered in "
                 f"{seconds:.2f} s = {delivered / seconds:,.0f}/s (fake counted {counted})"
             )
-            theirs = max(theirs, delivered / seconds)
+        theirs = max(delivered / seconds for _, delivered, seconds, _ in runs)
         print(f"ratio provider loop / aioapns = {ours / theirs:.2f} (target >= 1.4)")
-        fake_rate = h2load_rate(fake, key_pem, args.n)
+        # Enough requests that the burst each connection has refused is a small part of them.
+        fake_rate = h2load_rate(fake, key_pem, max(args.n, 20_000))
         if fake_rate is not None:
             print(
                 f"h2load against the fake: {fake_rate:,.0f}/s = "
