@@ -222,6 +222,10 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The sweeper queues an unclaimed pending or retrying row only once this has passed: set
+    # ahead by the grace a queued task gets to arrive, to the due time of a retry, and to
+    # now when a lease is reclaimed. The database, not the broker, says what is left to send.
+    sweep_after = models.DateTimeField(default=timezone.now)
     # Set by the claiming worker; its results are written back only while it still holds it.
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     provider_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -235,7 +239,7 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         indexes = [
             models.Index(fields=["message", "status"]),
-            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["status", "sweep_after"]),
             models.Index(fields=["status", "lease_expires_at"]),
         ]
 

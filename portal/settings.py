@@ -138,10 +138,13 @@ PUSHPORT_DELIVERY_MAX_ATTEMPTS = env.int("PUSHPORT_DELIVERY_MAX_ATTEMPTS", defau
 PUSHPORT_DELIVERY_LEASE_SECONDS = env.int("PUSHPORT_DELIVERY_LEASE_SECONDS", default=300)
 PUSHPORT_RETRY_BASE_SECONDS = env.float("PUSHPORT_RETRY_BASE_SECONDS", default=2.0)
 PUSHPORT_RETRY_MAX_SECONDS = env.float("PUSHPORT_RETRY_MAX_SECONDS", default=900.0)
-# Without a broker, retries due sooner than this run in the sending process; later ones wait
-# for reclaim_leases.
-PUSHPORT_INLINE_RETRY_MAX_SECONDS = env.float("PUSHPORT_INLINE_RETRY_MAX_SECONDS", default=30.0)
-PUSHPORT_RETRY_PICKUP_GRACE_SECONDS = env.float("PUSHPORT_RETRY_PICKUP_GRACE_SECONDS", default=60.0)
+# How long a queued chunk has to reach a worker before the sweeper queues its deliveries again.
+PUSHPORT_DISPATCH_GRACE_SECONDS = env.float("PUSHPORT_DISPATCH_GRACE_SECONDS", default=60.0)
+# How often the sweeper looks for due, expired or stranded deliveries (beat, or the embedded
+# scheduler of a server without a broker).
+PUSHPORT_SWEEP_INTERVAL_SECONDS = env.float("PUSHPORT_SWEEP_INTERVAL_SECONDS", default=2.0)
+# Without a broker the web server runs the sweeper in a thread of its own.
+PUSHPORT_EMBEDDED_SCHEDULER = env.bool("PUSHPORT_EMBEDDED_SCHEDULER", default=True)
 PUSHPORT_BATCH_MAX_MESSAGES = env.int("PUSHPORT_BATCH_MAX_MESSAGES", default=1000)
 
 # Celery: no broker means tasks run in process, eagerly. Celery still sets up a producer for
@@ -155,9 +158,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
-    "reclaim-expired-leases": {
-        "task": "channels_app.tasks.reclaim_expired_leases",
-        "schedule": 60.0,
+    "sweep-deliveries": {
+        "task": "channels_app.tasks.sweep",
+        "schedule": PUSHPORT_SWEEP_INTERVAL_SECONDS,
     },
 }
 
