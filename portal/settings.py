@@ -4,10 +4,12 @@ Each variable is listed in the README with its default.
 """
 
 import base64
+import datetime as dt
 import hashlib
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -15,9 +17,31 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
+# Public, so anything derived from it is public too: refused when DEBUG is false (see below).
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# HTTPS: on by default once DEBUG is false; each one can be turned off for a setup that needs it.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers and Prometheus probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = env.bool("SESSION_COOKIE_HTTPONLY", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+# Preloading is a promise to browsers that is slow to take back: the operator opts in.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# "HTTP_X_FORWARDED_PROTO,https" behind a TLS proxy that sets (and strips) that header. Unset,
+# no header is trusted: a client could otherwise claim HTTPS on a plain connection.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
+    raise ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER must be a header and a value, e.g. HTTP_X_FORWARDED_PROTO,https"
+    )
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) or None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -29,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
     "portal",
     "sessions_app",
     "channels_app",
@@ -44,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -94,6 +122,22 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username and IP never reach the password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (portal and admin): a username from one IP is locked out after a few
+# failures, for the cool-off time; the lockout page answers 429 with Retry-After.
+AXES_FAILURE_LIMIT = env.int("PUSHPORT_SIGNIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(seconds=env.int("PUSHPORT_SIGNIN_LOCKOUT_SECONDS", default=900))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.signin.lockout_response"
+# The same client IP as the API throttles: REMOTE_ADDR unless trusted proxies are configured.
+AXES_CLIENT_IP_CALLABLE = "sessions_app.throttles.client_ip"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "space-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -103,9 +147,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 
-def _derived_key(purpose: str) -> str:
+def _derived_key(purpose: str, secret_key: str = SECRET_KEY) -> str:
     """A key derived from SECRET_KEY, for development when no explicit key is set."""
-    digest = hashlib.sha256(f"pushport:{purpose}:{SECRET_KEY}".encode()).digest()
+    digest = hashlib.sha256(f"pushport:{purpose}:{secret_key}".encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()
 
 
@@ -122,6 +166,37 @@ PUSHPORT_AUTH_CHALLENGE_LIFETIME = env.int("PUSHPORT_AUTH_CHALLENGE_LIFETIME", d
 PUSHPORT_JWT_LEEWAY = env.int("PUSHPORT_JWT_LEEWAY", default=30)
 PUSHPORT_ANON_TOKEN_RATE = env.str("PUSHPORT_ANON_TOKEN_RATE", default="30/min")
 PUSHPORT_ANON_TOKEN_SPACE_RATE = env.str("PUSHPORT_ANON_TOKEN_SPACE_RATE", default="600/min")
+# sessions/start writes a challenge row per call: bounded per client IP and per space.
+PUSHPORT_SESSION_START_RATE = env.str("PUSHPORT_SESSION_START_RATE", default="60/min")
+PUSHPORT_SESSION_START_SPACE_RATE = env.str("PUSHPORT_SESSION_START_SPACE_RATE", default="6000/min")
+
+
+def _refuse_development_secrets() -> None:
+    """Refuse to start with DEBUG false while a secret is unset or a public development value.
+
+    The development SECRET_KEY is in this file, so it and every key derived from it are known
+    to anyone: a session token signed with it would open a live session. A key derived from a
+    real SECRET_KEY is refused too (unset): one leaked value must not give away the others.
+    """
+    development = {
+        "SECRET_KEY": DEVELOPMENT_SECRET_KEY,
+        "PUSHPORT_ENCRYPTION_KEYS": _derived_key("field-encryption", DEVELOPMENT_SECRET_KEY),
+        "PUSHPORT_SESSION_TOKEN_KEY": _derived_key("session-token", DEVELOPMENT_SECRET_KEY),
+    }
+    for name, public_value in development.items():
+        # PUSHPORT_ENCRYPTION_KEYS is a list: every key in it counts.
+        values = [value.strip() for value in env.str(name, default="").split(",")]
+        if name != "PUSHPORT_ENCRYPTION_KEYS":
+            values = [",".join(values)]
+        if not all(values) or public_value in values:
+            raise ImproperlyConfigured(
+                f"{name} must be set to a secret of your own when DEBUG is false "
+                "(it is unset or a public development value); see the README's Production guide."
+            )
+
+
+if not DEBUG:
+    _refuse_development_secrets()
 
 # Delivery engine.
 PUSHPORT_APNS_PRODUCTION_HOST = env.str(
@@ -131,6 +206,10 @@ PUSHPORT_APNS_SANDBOX_HOST = env.str(
     "PUSHPORT_APNS_SANDBOX_HOST", default="api.sandbox.push.apple.com:443"
 )
 PUSHPORT_FCM_BASE_URL = env.str("PUSHPORT_FCM_BASE_URL", default="https://fcm.googleapis.com")
+# The outbound-host policy (portal/outbound.py): token endpoints a service account may name
+# besides Google's, and APNs endpoint overrides a space may set besides the APNs hosts above.
+PUSHPORT_FCM_TOKEN_URIS = env.list("PUSHPORT_FCM_TOKEN_URIS", default=[])
+PUSHPORT_APNS_ENDPOINT_ALLOWLIST = env.list("PUSHPORT_APNS_ENDPOINT_ALLOWLIST", default=[])
 # A PEM bundle of extra CAs to trust for provider hosts (private gateways, tests).
 PUSHPORT_PROVIDER_CA_BUNDLE = env.str("PUSHPORT_PROVIDER_CA_BUNDLE", default="")
 PUSHPORT_DELIVERY_CHUNK_SIZE = env.int("PUSHPORT_DELIVERY_CHUNK_SIZE", default=500)
@@ -182,6 +261,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # /api/docs/ serves Redoc from our own static files: it works offline and loads no CDN.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 LOGGING = {

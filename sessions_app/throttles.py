@@ -1,4 +1,8 @@
-"""Throttles for anonymous tokens when anyone may mint them: per client IP and per space."""
+"""Throttles of the open Session API routes, per client IP and per space.
+
+Anonymous tokens when anyone may mint them, and sessions/start, which writes a challenge row
+per call.
+"""
 
 import ipaddress
 
@@ -37,18 +41,32 @@ class _SettingRateThrottle(SimpleRateThrottle):
         return getattr(settings, self.rate_setting)
 
 
-class AnonTokenIpThrottle(_SettingRateThrottle):
-    scope = "anon_token_ip"
-    rate_setting = "PUSHPORT_ANON_TOKEN_RATE"
-
+class _PerClientIpThrottle(_SettingRateThrottle):
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
 
 
-class AnonTokenSpaceThrottle(_SettingRateThrottle):
-    scope = "anon_token_space"
-    rate_setting = "PUSHPORT_ANON_TOKEN_SPACE_RATE"
-
+class _PerSpaceThrottle(_SettingRateThrottle):
     def get_cache_key(self, request, view):
         space_id = parse_space_id(view.kwargs["space_id"])
         return self.cache_format % {"scope": self.scope, "ident": space_id}
+
+
+class AnonTokenIpThrottle(_PerClientIpThrottle):
+    scope = "anon_token_ip"
+    rate_setting = "PUSHPORT_ANON_TOKEN_RATE"
+
+
+class AnonTokenSpaceThrottle(_PerSpaceThrottle):
+    scope = "anon_token_space"
+    rate_setting = "PUSHPORT_ANON_TOKEN_SPACE_RATE"
+
+
+class SessionStartIpThrottle(_PerClientIpThrottle):
+    scope = "session_start_ip"
+    rate_setting = "PUSHPORT_SESSION_START_RATE"
+
+
+class SessionStartSpaceThrottle(_PerSpaceThrottle):
+    scope = "session_start_space"
+    rate_setting = "PUSHPORT_SESSION_START_SPACE_RATE"

@@ -32,7 +32,13 @@ from .sessions import (
     start_authentication,
 )
 from .spaces import auth_for_space, parse_space_id, space_not_found
-from .throttles import AnonTokenIpThrottle, AnonTokenSpaceThrottle, client_ip
+from .throttles import (
+    AnonTokenIpThrottle,
+    AnonTokenSpaceThrottle,
+    SessionStartIpThrottle,
+    SessionStartSpaceThrottle,
+    client_ip,
+)
 from .tokens import issue_anonymous_token
 
 SESSION_API = ["Session API"]
@@ -87,10 +93,13 @@ class SessionApiView(SpaceApiView):
 
 
 class SessionStartView(SpaceApiView):
+    # Each call stores a challenge: bounded per client IP and per space.
+    throttle_classes = [SessionStartIpThrottle, SessionStartSpaceThrottle]
+
     @extend_schema(
         tags=SESSION_API,
         summary="Start authentication: a nonce for the app's JWT",
-        responses={200: SessionStartSerializer, **errors(403, 404)},
+        responses={200: SessionStartSerializer, **errors(403, 404, 429)},
     )
     def get(self, request, space_id):
         challenge = start_authentication(auth=auth_for_space(space_id))

@@ -1,6 +1,7 @@
 """Fixtures shared by every test module."""
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from portal.apikeys import create_api_key
@@ -47,3 +48,11 @@ def user(db):
 def fast_password_hashing(settings):
     # Every factory user hashes a password; the production hasher's cost is not under test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Throttle counters live in the cache: each test starts with none, whatever ran before."""
+    cache.clear()
+    yield
+    cache.clear()
