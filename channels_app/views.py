@@ -7,8 +7,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal import shown_once
 from portal.access import membership_for
 from sessions_app.forms import AppMessagingAuthForm
 
@@ -55,13 +57,22 @@ def _page(request, membership, forms=None, *, generated_secret=""):
     )
 
 
+def _generated_secret_purpose(space_id) -> str:
+    return f"app-messaging-secret:{space_id}"
+
+
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def space_channels(request, space_id):
-    """Show every channel of the space; a POST saves the one section it names."""
+    """Show every channel of the space; a POST saves the one section it names.
+
+    A generated shared secret is shown on the first view after the save's redirect only.
+    """
     membership = membership_for(request.user, space_id, change=request.method == "POST")
     if request.method == "GET":
-        return _page(request, membership)
+        generated = shown_once.take(request, purpose=_generated_secret_purpose(space_id))
+        return _page(request, membership, generated_secret=generated or "")
     section = request.POST.get("section")
     if section not in SECTIONS:
         return HttpResponseBadRequest("Unknown section of the Channels page.")
@@ -77,8 +88,9 @@ def space_channels(request, space_id):
     messages.success(request, saved)
     generated = getattr(form, "generated_secret", "")
     if generated:
-        # Rendered, not redirected: the new secret appears in this one response only.
-        return _page(request, membership, generated_secret=generated)
+        # Redirected like every save, so a reload cannot generate another secret; the next
+        # view shows this one once.
+        shown_once.keep(request, purpose=_generated_secret_purpose(space_id), secret=generated)
     return redirect(f"{request.path}#{section}")
 
 

@@ -4,9 +4,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import spaces
+from . import shown_once, spaces
 from .access import membership_for
 from .apikeys import create_api_key, revoke_api_key
 from .forms import AddMemberForm, ApiKeyForm, DeleteSpaceForm, RoleForm, SpaceForm
@@ -171,10 +172,14 @@ def _api_keys(request, membership, form=None, **context):
     )
 
 
+def _api_key_purpose(key: ApiKey) -> str:
+    return f"api-key:{key.pk}"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def space_api_keys(request, space_id):
-    """The space's API keys; creating one shows its secret on this response only."""
+    """The space's API keys; creating one redirects to the page that shows its secret once."""
     if request.method == "GET":
         return _api_keys(request, membership_for(request.user, space_id))
     membership = membership_for(request.user, space_id, change=True)
@@ -182,17 +187,26 @@ def space_api_keys(request, space_id):
     if not form.is_valid():
         return _api_keys(request, membership, form=form)
     key, secret = create_api_key(space=membership.space, name=form.cleaned_data["name"])
-    # The secret lives in this response alone: never stored, never cached, never shown again.
-    response = _space_page(
+    # Redirected, not rendered: a reload of the next page cannot post the form again.
+    shown_once.keep(request, purpose=_api_key_purpose(key), secret=secret)
+    return redirect("space-api-key-created", space_id=space_id, key_id=key.pk)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET"])
+def space_api_key_created(request, space_id, key_id):
+    """A new key's secret, on the first view after its creation only; later views say so."""
+    membership = membership_for(request.user, space_id, change=True)
+    key = get_object_or_404(ApiKey, space=membership.space, pk=key_id)
+    return _space_page(
         request,
         membership,
         "portal/api_key_created.html",
         "api_keys",
         key=key,
-        secret=secret,
+        secret=shown_once.take(request, purpose=_api_key_purpose(key)),
     )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @login_required

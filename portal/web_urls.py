@@ -25,6 +25,11 @@ urlpatterns = [
     ),
     path(f"{space}api-keys/", views.space_api_keys, name="space-api-keys"),
     path(
+        f"{space}api-keys/<uuid:key_id>/created/",
+        views.space_api_key_created,
+        name="space-api-key-created",
+    ),
+    path(
         f"{space}api-keys/<uuid:key_id>/revoke/",
         views.space_api_key_revoke,
         name="space-api-key-revoke",

@@ -255,20 +255,54 @@ class TestAppMessagingAuth:
         assert "at least 16 characters" in error_text(response)
         assert not AppMessagingAuth.objects.exists()
 
-    def test_generate_shows_the_new_secret_once(self, owner_client, space):
+    def test_generate_shows_the_new_secret_once_after_a_redirect(self, owner_client, space):
         auth = AppMessagingAuthFactory(space=space)
         old = auth.shared_secret
         response = post(
             owner_client, space, "auth", **auth_fields(shared_secret=""), generate_secret="1"
         )
-        assert response.status_code == 200
+        assert response.status_code == 302
+        assert response["Location"] == f"{page_url(space)}#auth"
+        assert "generated-secret" not in response.content.decode()
         auth.refresh_from_db()
         assert auth.shared_secret != old
         assert len(auth.shared_secret) >= 48
         assert auth.shared_secret_changed_at > timezone.now() - dt.timedelta(minutes=1)
-        shown = re.search(r'id="generated-secret">([^<]+)<', response.content.decode())
-        assert shown.group(1) == auth.shared_secret
-        assert auth.shared_secret not in owner_client.get(page_url(space)).content.decode()
+
+        shown = owner_client.get(page_url(space))
+
+        assert "no-store" in shown["Cache-Control"]
+        secret = re.search(r'id="generated-secret">([^<]+)<', shown.content.decode())
+        assert secret.group(1) == auth.shared_secret
+
+    def test_a_reload_neither_shows_nor_replaces_the_generated_secret(self, owner_client, space):
+        AppMessagingAuthFactory(space=space)
+        post(owner_client, space, "auth", **auth_fields(shared_secret=""), generate_secret="1")
+        owner_client.get(page_url(space))
+        generated = AppMessagingAuth.objects.get(space=space)
+
+        reload = owner_client.get(page_url(space))
+
+        assert reload.status_code == 200
+        assert "no-store" in reload["Cache-Control"]
+        assert "generated-secret" not in reload.content.decode()
+        assert generated.shared_secret not in reload.content.decode()
+        stored = AppMessagingAuth.objects.get(space=space)
+        assert stored.shared_secret == generated.shared_secret
+        assert stored.shared_secret_changed_at == generated.shared_secret_changed_at
+
+    def test_the_generated_secret_waits_in_the_session_encrypted(self, owner_client, space):
+        AppMessagingAuthFactory(space=space)
+        post(owner_client, space, "auth", **auth_fields(shared_secret=""), generate_secret="1")
+        secret = AppMessagingAuth.objects.get(space=space).shared_secret
+        assert secret not in str(dict(owner_client.session))
+
+    def test_the_secret_is_shown_to_the_one_who_generated_it(self, owner_client, space):
+        AppMessagingAuthFactory(space=space)
+        post(owner_client, space, "auth", **auth_fields(shared_secret=""), generate_secret="1")
+        colleague = client_for(space, Role.ADMIN)
+        assert "generated-secret" not in colleague.get(page_url(space)).content.decode()
+        assert "generated-secret" in owner_client.get(page_url(space)).content.decode()
 
     def test_cors_origins_are_validated_line_by_line(self, owner_client, space):
         origins = "https://app.example.com\nftp://files.example.com\nhttps://x.example.com/app"

@@ -1,5 +1,7 @@
 """Portal pages: who sees which space, who may change it, and what each page does."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -278,16 +280,57 @@ def test_an_owner_may_leave_once_another_owner_exists(owner_client, owner, space
 # API keys
 
 
+def shown_secret(response) -> str | None:
+    found = re.search(r'id="api-key-secret">([^<]+)<', response.content.decode())
+    return found and found.group(1)
+
+
 def test_a_new_keys_secret_is_shown_once_and_only_its_hash_is_stored(owner_client, space):
     response = owner_client.post(url("space-api-keys", space), {"name": "billing"})
-    secret = response.context["secret"]
-    assert secret in response.content.decode()
-    assert response["Cache-Control"] == "no-store"
     key = ApiKey.objects.get(space=space, name="billing")
+    assert response.status_code == 302
+    assert response["Location"] == url("space-api-key-created", space, key_id=key.id)
+
+    shown = owner_client.get(response["Location"])
+
+    secret = shown_secret(shown)
+    assert "no-store" in shown["Cache-Control"]
+    assert authenticate_api_key(secret) == key
     row = ApiKey.objects.filter(pk=key.pk).values().get()
     assert not any(secret.split(".", 1)[1] in str(value) for value in row.values())
     assert secret not in owner_client.get(url("space-api-keys", space)).content.decode()
-    assert authenticate_api_key(secret) == key
+
+
+def test_a_reload_of_the_new_key_page_neither_shows_the_secret_nor_creates_a_key(
+    owner_client, space
+):
+    created = owner_client.post(url("space-api-keys", space), {"name": "billing"})["Location"]
+    secret = shown_secret(owner_client.get(created))
+
+    reload = owner_client.get(created)
+
+    assert reload.status_code == 200
+    assert "no-store" in reload["Cache-Control"]
+    assert shown_secret(reload) is None
+    assert secret not in reload.content.decode()
+    assert "already been shown" in reload.content.decode()
+    assert ApiKey.objects.filter(space=space).count() == 1
+    assert authenticate_api_key(secret) is not None
+
+
+def test_the_new_key_page_refuses_a_post(owner_client, space):
+    created = owner_client.post(url("space-api-keys", space), {"name": "billing"})["Location"]
+    assert owner_client.post(created).status_code == 405
+    assert ApiKey.objects.filter(space=space).count() == 1
+
+
+def test_another_spaces_new_key_page_answers_404(owner_client, space, other_space):
+    key, _ = create_api_key(space=other_space, name="theirs")
+    assert owner_client.get(url("space-api-key-created", space, key_id=key.id)).status_code == 404
+    assert (
+        owner_client.get(url("space-api-key-created", other_space, key_id=key.id)).status_code
+        == 404
+    )
 
 
 def test_the_key_list_shows_prefix_dates_and_status(owner_client, space):
