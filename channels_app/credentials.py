@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from portal.outbound import OutboundHostRefused, check_fcm_token_uri
+
 SERVICE_ACCOUNT_FIELDS = ("project_id", "client_email", "token_uri", "private_key")
 
 
@@ -99,6 +101,11 @@ def parse_service_account(data: bytes) -> ServiceAccount:
     ]
     if missing:
         raise CredentialError(f"the service-account JSON lacks {', '.join(missing)}")
+    try:
+        # google-auth posts the signed assertion to token_uri: a tenant must not choose it.
+        check_fcm_token_uri(info["token_uri"])
+    except OutboundHostRefused as exc:
+        raise CredentialError(str(exc)) from exc
     try:
         key = serialization.load_pem_private_key(info["private_key"].encode(), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:

@@ -1,7 +1,6 @@
 """Portal forms for a space's push channels; uploads are validated completely in clean_*."""
 
 import base64
-import ipaddress
 import re
 
 from cryptography.hazmat.primitives import serialization
@@ -16,6 +15,7 @@ from .credentials import (
     parse_service_account,
 )
 from .models import ApnsCredential, ApnsKind, FcmCredential, Health
+from .validators import validate_apns_endpoint
 
 # A credential file is a few KB; anything much bigger is the wrong file.
 MAX_UPLOAD_BYTES = 64 * 1024
@@ -23,8 +23,6 @@ MAX_UPLOAD_BYTES = 64 * 1024
 JAVA_PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 BUNDLE_ID = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 APPLE_ID = re.compile(r"^[A-Z0-9]{10}$")
-HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){HOST_LABEL}(\.{HOST_LABEL})*$")
 
 SECRET_WIDGET = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
 
@@ -55,19 +53,8 @@ def _validate_bundle_id(value: str) -> str:
 
 
 def _validate_endpoint(value: str) -> str:
-    """An optional host:port that replaces Apple's hosts."""
-    if not value:
-        return value
-    host, colon, port = value.rpartition(":")
-    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
-        raise forms.ValidationError("Write host:port, e.g. apns-gateway.internal:443.")
-    if host.startswith("[") and host.endswith("]"):
-        try:
-            ipaddress.IPv6Address(host[1:-1])
-        except ValueError:
-            raise forms.ValidationError(f"“{host}” is not an IPv6 address.") from None
-    elif not HOSTNAME.match(host):
-        raise forms.ValidationError(f"“{host}” is not a host name or IPv4 address.")
+    """An optional host:port replacing Apple's hosts, on the operator's allow-list."""
+    validate_apns_endpoint(value)
     return value
 
 

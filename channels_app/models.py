@@ -10,6 +10,8 @@ from portal.fields import EncryptedTextField
 from portal.models import ApiSpace
 from sessions_app.models import Profile, Session
 
+from . import validators
+
 
 class Health(models.TextChoices):
     OK = "ok", "OK"
@@ -23,16 +25,36 @@ class ChannelCredential(models.Model):
     health_reason = models.CharField(max_length=255, blank=True)
     health_changed_at = models.DateTimeField(null=True, blank=True)
     max_connections = models.PositiveSmallIntegerField(
-        default=2, help_text="Most HTTP/2 connections this process opens for this credential."
+        default=2,
+        validators=validators.max_connections_validators,
+        help_text="Most HTTP/2 connections this process opens for this credential (1 to 32).",
     )
     response_timeout = models.FloatField(
-        default=10.0, help_text="Seconds to wait for the provider's answer to one request."
+        default=10.0,
+        validators=validators.response_timeout_validators,
+        help_text="Seconds to wait for the provider's answer to one request (1 to 60).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    max_connections__gte=validators.MAX_CONNECTIONS_RANGE[0],
+                    max_connections__lte=validators.MAX_CONNECTIONS_RANGE[1],
+                ),
+                name="%(app_label)s_%(class)s_max_connections_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    response_timeout__gte=validators.RESPONSE_TIMEOUT_RANGE[0],
+                    response_timeout__lte=validators.RESPONSE_TIMEOUT_RANGE[1],
+                ),
+                name="%(app_label)s_%(class)s_response_timeout_range",
+            ),
+        ]
 
     def mark_needs_attention(self, reason: str) -> None:
         """Flag the credential for the portal after the provider refused it."""
@@ -90,7 +112,9 @@ class ApnsCredential(ChannelCredential):
     endpoint = models.CharField(
         max_length=255,
         blank=True,
-        help_text="host:port overriding Apple's hosts (gateways, tests).",
+        validators=[validators.validate_apns_endpoint],
+        help_text="host:port overriding Apple's hosts; only hosts the operator allows "
+        "(PUSHPORT_APNS_ENDPOINT_ALLOWLIST).",
     )
 
     def __str__(self):

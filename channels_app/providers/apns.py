@@ -18,6 +18,7 @@ from channels_app.models import ApnsKind
 from channels_app.providers import runner, transport
 from channels_app.providers.base import Outcome, PushItem, Result, log_batch
 from channels_app.providers.transport import Unindexed
+from portal.outbound import apns_endpoint_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ RETRY_REASONS = frozenset(
 _POOL_POISONING_REASONS = frozenset({"TooManyProviderTokenUpdates", "UnrelatedKeyIdInToken"})
 _EXPIRED_PROVIDER_TOKEN = "ExpiredProviderToken"
 _PATH_PREFIX = b"/3/device/"
+# What a space reads when no connection could be made: the same words whether the port was
+# closed, filtered or spoke something else, so a send cannot be used to scan the network.
+_UNREACHABLE = "could not connect to the APNs host"
 _POST = b"POST"
 
 
@@ -166,7 +170,10 @@ def _transport_result(error: BaseException, *, certificate: bool) -> Result:
     if isinstance(error, transport.RequestTimeout):
         return Result(Outcome.RETRY, reason="timeout")
     if isinstance(error, transport.ConnectionLost) and error.tls_error and certificate:
-        return Result(Outcome.CREDENTIAL_ERROR, reason=f"BadCertificate ({error})"[:255])
+        return Result(Outcome.CREDENTIAL_ERROR, reason="BadCertificate (TLS handshake refused)")
+    if isinstance(error, transport.ConnectionLost):
+        logger.info("apns connection failed: %s", error)
+        return Result(Outcome.RETRY, reason=_UNREACHABLE)
     return Result(Outcome.RETRY, reason=str(error)[:255] or type(error).__name__)
 
 
@@ -333,6 +340,9 @@ class ApnsProvider:
     @staticmethod
     def _group_by_host(credential, items) -> dict[str, list[int]]:
         if credential.endpoint:
+            # Checked at send time too: the operator may have shortened the list since.
+            if not apns_endpoint_allowed(credential.endpoint):
+                raise credentials.CredentialError("endpoint not allowed by this server's operator")
             return {credential.endpoint: list(range(len(items)))}
         production = settings.PUSHPORT_APNS_PRODUCTION_HOST
         sandbox = settings.PUSHPORT_APNS_SANDBOX_HOST

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from google.oauth2 import service_account
 from channels_app.providers import runner
 from channels_app.providers.base import Outcome, PushItem, Result, log_batch
 from channels_app.providers.transport import H2Pool, TransportError, ssl_context
+from portal.outbound import fcm_token_uri_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,14 @@ _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _INVALID_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 _CREDENTIAL_CODES = frozenset({"THIRD_PARTY_AUTH_ERROR", "APNS_AUTH_ERROR"})
 _NOT_SENT = "not sent: the credential was refused earlier in this send"
+# What a space sees when the token endpoint fails: never the endpoint's words or the network
+# error, which would let a tenant probe hosts and ports through a service account.
+_TOKEN_URI_REFUSED = (
+    "OAuth token not requested: the service account's token_uri is not a token endpoint this "
+    "server may use; upload a key whose token_uri is https://oauth2.googleapis.com/token"
+)
+_TOKEN_ENDPOINT_UNREACHABLE = "OAuth token endpoint unavailable; the send will be retried"
+_OAUTH_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class CredentialRefused(Exception):
@@ -58,7 +68,10 @@ _TOKEN_ENDPOINT_ERRORS = (
 
 
 class _TokenRequest(google.auth.transport.requests.Request):
-    """google-auth's requests transport with our CA bundle and timeout."""
+    """google-auth's requests transport with our CA bundle and timeout, never redirected.
+
+    A redirect would carry the request to a host the outbound-host policy never approved.
+    """
 
     def __init__(self, *, timeout: float):
         super().__init__(requests.Session())
@@ -68,6 +81,9 @@ class _TokenRequest(google.auth.transport.requests.Request):
 
     def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
         kwargs.setdefault("verify", self.verify)
+        kwargs["allow_redirects"] = False
+        if not fcm_token_uri_allowed(url):
+            raise CredentialRefused(_TOKEN_URI_REFUSED)
         return super().__call__(url, method, body, headers, timeout or self.timeout, **kwargs)
 
 
@@ -76,6 +92,7 @@ class _FcmClient:
 
     def __init__(self, *, info: dict, base_url: str, max_connections: int, timeout: float):
         self.project_id = info["project_id"]
+        self.token_uri = info["token_uri"]
         self.google = service_account.Credentials.from_service_account_info(
             info, scopes=list(SCOPES)
         )
@@ -102,6 +119,9 @@ class _FcmClient:
             if self.headers is not None and self.headers is not stale and self.google.valid:
                 return self.headers
             if refresh or not self.google.valid:
+                # Checked on every refresh: the operator may have shortened the list since.
+                if not fcm_token_uri_allowed(self.token_uri):
+                    raise CredentialRefused(_TOKEN_URI_REFUSED)
                 loop = asyncio.get_running_loop()
                 try:
                     await loop.run_in_executor(
@@ -111,6 +131,15 @@ class _FcmClient:
                     if getattr(exc, "retryable", False):
                         raise TokenEndpointUnavailable(_refresh_reason(exc)) from exc
                     raise CredentialRefused(_refresh_reason(exc)) from exc
+                except (
+                    requests.RequestException,
+                    google.auth.exceptions.TransportError,
+                    OSError,
+                ) as exc:
+                    logger.warning(
+                        "fcm token endpoint unreachable project=%s: %r", self.project_id, exc
+                    )
+                    raise TokenEndpointUnavailable(_TOKEN_ENDPOINT_UNREACHABLE) from exc
             self.headers = [
                 (b"authorization", f"Bearer {self.google.token}".encode()),
                 (b"content-type", b"application/json; charset=UTF-8"),
@@ -119,11 +148,16 @@ class _FcmClient:
 
 
 def _refresh_reason(exc: Exception) -> str:
-    """google-auth's refusal without anything secret: the OAuth error and its description."""
+    """google-auth's refusal as a space may read it: the OAuth error code and a fixed text.
+
+    The endpoint's own words (error_description, or a body that is not OAuth JSON) are never
+    copied: they are whatever the answering host chose to say.
+    """
     detail = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else {}
-    if detail.get("error"):
-        return f"OAuth token refused: {detail['error']} {detail.get('error_description', '')}"
-    return f"OAuth token refused: {str(exc.args[0] if exc.args else exc)[:200]}"
+    code = detail.get("error")
+    if isinstance(code, str) and _OAUTH_ERROR_CODE.match(code):
+        return f"OAuth token refused: {code} (the token endpoint refused the service account)"
+    return "OAuth token refused: the token endpoint gave no OAuth error code"
 
 
 def _fill(results: list, result: Result) -> None:

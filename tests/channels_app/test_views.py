@@ -469,7 +469,8 @@ class TestApnsToken:
         assert error in error_text(response)
         assert not ApnsCredential.objects.exists()
 
-    def test_an_endpoint_override_is_saved(self, owner_client, space):
+    def test_an_endpoint_override_the_operator_allows_is_saved(self, owner_client, space, settings):
+        settings.PUSHPORT_APNS_ENDPOINT_ALLOWLIST = ["[::1]:8443"]
         post(owner_client, space, "apns_token", **token_fields(endpoint="[::1]:8443"))
         assert ApnsCredential.objects.get(space=space).endpoint == "[::1]:8443"
 

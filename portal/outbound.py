@@ -1,0 +1,114 @@
+"""The outbound-host policy: which hosts a space's configuration may make this server reach.
+
+A space's admin chooses two things that become outgoing connections: the `token_uri` inside
+an FCM service-account JSON, and an APNs endpoint override. Left open, either one lets a
+tenant point the server at its own network (loopback, link-local, private addresses) and
+read what answers. So both are limited to the providers' own hosts plus the hosts the
+operator lists in settings; an address is never judged by itself (no "is this IP
+private?" test, which DNS can defeat), only by being on the operator's list.
+
+The rules are checked when a credential is saved (a named form error) and again before
+every connection (the operator may have shortened the list since).
+"""
+
+from urllib.parse import SplitResult, urlsplit
+
+from django.conf import settings
+
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+class OutboundHostRefused(ValueError):
+    """A host a space's configuration names is not one this server may reach."""
+
+    code = "outbound_host_not_allowed"
+
+
+def _uri_key(uri: str) -> tuple[str, str, int, str] | None:
+    """(scheme, host, port, path) of an absolute http(s) URI, or None when it is not one."""
+    try:
+        parts: SplitResult = urlsplit(uri.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    # Credentials, a query or a fragment have no place in a token endpoint and could be
+    # used to smuggle a different target past a careless comparison.
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme], parts.path or "/"
+
+
+def allowed_fcm_token_uris() -> list[str]:
+    """The token endpoints a service account may name: Google's and the operator's."""
+    return [GOOGLE_TOKEN_URI, *settings.PUSHPORT_FCM_TOKEN_URIS]
+
+
+def fcm_token_uri_allowed(uri: str) -> bool:
+    """Whether a service account's `token_uri` is one this server may call.
+
+    Allowed: Google's token endpoint, an exact entry of PUSHPORT_FCM_TOKEN_URIS, or any path
+    on the origin of PUSHPORT_FCM_BASE_URL (the operator already sends every message there,
+    so a private gateway or a test fake that serves FCM may serve its tokens too).
+    """
+    key = _uri_key(uri)
+    if key is None:
+        return False
+    if key in {_uri_key(allowed) for allowed in allowed_fcm_token_uris()}:
+        return True
+    base = _uri_key(settings.PUSHPORT_FCM_BASE_URL)
+    return base is not None and base[:3] == key[:3]
+
+
+def check_fcm_token_uri(uri: str) -> str:
+    """The token URI unchanged, or OutboundHostRefused saying what the operator can allow."""
+    if not fcm_token_uri_allowed(uri):
+        raise OutboundHostRefused(
+            f'"token_uri" must be {GOOGLE_TOKEN_URI}; this server does not fetch tokens from '
+            "other endpoints unless its operator lists them in PUSHPORT_FCM_TOKEN_URIS"
+        )
+    return uri
+
+
+def split_host_port(value: str) -> tuple[str, int] | None:
+    """("host", port) of `host:port` or `[v6]:port`, host lower-cased; None when malformed."""
+    host, colon, port = value.strip().rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        # An IPv6 address must be bracketed, or its last group reads as the port.
+        return None
+    return host.lower(), int(port)
+
+
+def allowed_apns_endpoints() -> list[str]:
+    """Endpoint overrides a space may set: the APNs hosts in use and the operator's list."""
+    return [
+        settings.PUSHPORT_APNS_PRODUCTION_HOST,
+        settings.PUSHPORT_APNS_SANDBOX_HOST,
+        *settings.PUSHPORT_APNS_ENDPOINT_ALLOWLIST,
+    ]
+
+
+def apns_endpoint_allowed(endpoint: str) -> bool:
+    """Whether an APNs endpoint override (host:port) is on the operator's allow-list."""
+    key = split_host_port(endpoint)
+    if key is None:
+        return False
+    return key in {split_host_port(allowed) for allowed in allowed_apns_endpoints()}
+
+
+def check_apns_endpoint(endpoint: str) -> str:
+    """The endpoint unchanged, or OutboundHostRefused saying what the operator can allow."""
+    if not apns_endpoint_allowed(endpoint):
+        raise OutboundHostRefused(
+            f"{endpoint} is not an APNs host this server may use: leave the endpoint empty for "
+            "Apple's hosts, or ask the operator to list it in PUSHPORT_APNS_ENDPOINT_ALLOWLIST"
+        )
+    return endpoint
