@@ -275,6 +275,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
+# /metrics answers only a request with `Authorization: Bearer <this token>`; unset, it is a 404.
+PUSHPORT_METRICS_TOKEN = env.str("PUSHPORT_METRICS_TOKEN", default="")
+# A directory every process of a deployment shares: counters are then summed over processes.
+# prometheus_client reads the variable itself when it is imported; this copy tells /metrics.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+
 PUSHPORT_CREDENTIAL_WARNING_DAYS = env.int("PUSHPORT_CREDENTIAL_WARNING_DAYS", default=30)
 
 # The superuser `manage.py bootstrap` creates when absent; without a password it generates one.
