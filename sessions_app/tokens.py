@@ -114,6 +114,11 @@ def verify_app_token(*, auth: AppMessagingAuth, token, nonce: str) -> str:
         )
     except jwt.PyJWTError as exc:
         _raise_for(exc)
+    # PyJWT compares int(exp), so "1795000000" passes its check; a NumericDate is a number.
+    if not _is_numeric_date(claims["exp"]):
+        raise InvalidAppToken(
+            "token_claim_invalid", "The token's exp must be a number of seconds, not a string."
+        )
     if claims["exp"] > time.time() + MAX_EXP_AHEAD_SECONDS:
         raise InvalidAppToken(
             "token_claim_invalid", "The token's exp is too far ahead: NumericDates are seconds."
@@ -136,7 +141,31 @@ def verify_app_token(*, auth: AppMessagingAuth, token, nonce: str) -> str:
             "id_claim_invalid",
             f"The token's '{auth.id_claim}' claim is longer than {MAX_ID_CLAIM_LENGTH} characters.",
         )
+    if not _storable(profile_id):
+        raise InvalidAppToken(
+            "id_claim_invalid",
+            f"The token's '{auth.id_claim}' claim holds a lone surrogate or a NUL character.",
+        )
     return profile_id
+
+
+def _is_numeric_date(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _storable(text: str) -> bool:
+    """Whether every database can store the text.
+
+    No lone surrogate (a JSON escape such as backslash-u-d800 decodes to one, and UTF-8 has
+    no encoding for it) and no NUL, which PostgreSQL refuses in text.
+    """
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def issue_anonymous_token(*, auth: AppMessagingAuth, user_id: str, nonce: str) -> str:

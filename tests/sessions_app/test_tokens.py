@@ -120,6 +120,9 @@ BAD_TOKENS = [
     ("ID claim empty", with_claims(sub=""), "id_claim_invalid"),
     ("ID claim not a string", with_claims(sub=12345), "id_claim_invalid"),
     ("ID claim too long", with_claims(sub="x" * 256), "id_claim_invalid"),
+    ("ID claim a lone surrogate", with_claims(sub="\ud800"), "id_claim_invalid"),
+    ("ID claim with a NUL", with_claims(sub="a\x00b"), "id_claim_invalid"),
+    ("exp a numeric string", with_claims(exp=str(now() + 60)), "token_claim_invalid"),
     ("alg none", signed_with(None, "none"), "token_algorithm_not_allowed"),
     (
         "an RS256 header",
