@@ -1,13 +1,22 @@
-"""Root URLs: the portal pages, the admin, the Session API, the Server API and its docs."""
+"""Root URLs: the portal pages, the admin, the Session API, the Server API and its docs, and
+the operations endpoints (health, metrics)."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from .health import healthz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("", include("channels_app.metrics_urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="portal/api_docs.html"),
+        name="api-docs",
+    ),
     path("", include("sessions_app.urls")),
     path("", include("channels_app.push_urls")),
     path("", include("channels_app.api_urls")),

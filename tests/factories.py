@@ -142,3 +142,12 @@ class MessageFactory(factory.django.DjangoModelFactory):
     rules = factory.LazyFunction(lambda: ["nativePush"])
     title = "Hello"
     body = "World"
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = channels.Delivery
+
+    message = factory.SubFactory(MessageFactory)
+    device = factory.SubFactory(DeviceFactory, space=factory.SelfAttribute("..message.space"))
+    platform = factory.SelfAttribute("device.platform")
