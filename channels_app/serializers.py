@@ -8,6 +8,7 @@ from .models import Delivery, Message, Priority
 from .tracking import message_counts
 
 SUPPORTED_RULES = ("nativePush",)
+MAX_BADGE = 2**31 - 1
 # Channels of the Comapi API that Pushport does not deliver (yet): named, not just "invalid".
 KNOWN_RULES = ("appMessaging", "sms", "mms", "email", "fbMessenger", "whatsApp", "rcs")
 
@@ -39,7 +40,8 @@ class PushDataSerializer(serializers.Serializer):
 class NativePushSerializer(serializers.Serializer):
     data = PushDataSerializer(required=False)
     deepLink = DeepLinkSerializer(required=False)
-    badge = serializers.IntegerField(required=False, min_value=0)
+    # Stored in a 32-bit integer column: a larger number is a 400, never a database error.
+    badge = serializers.IntegerField(required=False, min_value=0, max_value=MAX_BADGE)
     sound = serializers.CharField(required=False, max_length=255)
     category = serializers.CharField(required=False, max_length=255)
     icon = serializers.CharField(required=False, max_length=255)

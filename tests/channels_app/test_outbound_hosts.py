@@ -246,7 +246,9 @@ class TestApnsEndpoint:
         from tests.channels_app.test_views import post, token_fields
 
         settings.PUSHPORT_APNS_ENDPOINT_ALLOWLIST = ["apns-gateway.internal:443"]
-        post(owner_client, space, "apns_token", **token_fields(endpoint="apns-gateway.internal:443"))
+        post(
+            owner_client, space, "apns_token", **token_fields(endpoint="apns-gateway.internal:443")
+        )
         assert ApnsCredential.objects.get(space=space).endpoint == "apns-gateway.internal:443"
 
     def test_a_send_never_connects_to_a_stored_endpoint_off_the_list(self, db, apns, listener):
