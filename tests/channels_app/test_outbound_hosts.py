@@ -29,12 +29,13 @@ from tests.factories import (
 from tests.portal.conftest import signed_in
 
 INTERNAL_SECRET = "internal-secret-7f3a"
+INTERNAL_BYTES = INTERNAL_SECRET.encode()
 
 
 class Listener:
     """An HTTP server on 127.0.0.1 that answers every request alike and counts connections."""
 
-    def __init__(self, *, status=200, headers=(), body=INTERNAL_SECRET.encode()):
+    def __init__(self, *, status=200, headers=(), body=b"answered: " + INTERNAL_BYTES):
         listener = self
         self.connections = 0
         self.requests: list[tuple[str, str]] = []
