@@ -9,6 +9,8 @@ they share, where prometheus_client keeps one file per process and a scrape sums
 
 import datetime as dt
 import logging
+import os
+import socket
 from collections.abc import Iterator, Mapping
 
 from django.conf import settings
@@ -23,6 +25,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    values,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -34,6 +37,16 @@ logger = logging.getLogger(__name__)
 # A pending or retrying row whose sweep time passed this long ago should have been queued again.
 SWEEP_OVERDUE = dt.timedelta(minutes=5)
 QUEUED = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+
+
+def _process_identifier() -> str:
+    return f"{socket.gethostname().replace('_', '-')}-{os.getpid()}"
+
+
+if settings.PROMETHEUS_MULTIPROC_DIR:
+    # The web and the Celery workers may share the directory from different containers, where
+    # pids repeat: each process's files are named by host name and pid instead of pid alone.
+    values.ValueClass = values.MultiProcessValue(process_identifier=_process_identifier)
 
 DELIVERIES = Counter(
     "pushport_deliveries",

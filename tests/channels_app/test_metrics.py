@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -146,4 +147,10 @@ def test_with_a_multiprocess_dir_a_scrape_sums_every_process(scraper, settings, 
 
     labels = {"platform": "ios", "outcome": "delivered"}
     assert value(response, "pushport_deliveries_total", **labels) == 4
+    # Named by host and pid: containers sharing the directory cannot collide on a pid.
+    files = sorted(path.name for path in tmp_path.glob("counter_*.db"))
+    assert len(files) == 2
+    assert all(
+        name.startswith(f"counter_{socket.gethostname().replace('_', '-')}-") for name in files
+    )
     assert value(response, "pushport_delivery_queue_depth", status="pending") == 0
