@@ -2,9 +2,10 @@
 the operations endpoints (health, metrics)."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from . import errors
 from .health import healthz
 
 urlpatterns = [
@@ -21,4 +22,11 @@ urlpatterns = [
     path("", include("channels_app.push_urls")),
     path("", include("channels_app.api_urls")),
     path("", include("portal.web_urls")),
+    # Last: any other path under an API prefix (or an id its converter refused) is a JSON 404.
+    re_path(r"^(?:apispaces|cpaas|api)(?:/|$)", errors.api_not_found),
 ]
+
+handler400 = errors.handler400
+handler403 = errors.handler403
+handler404 = errors.handler404
+handler500 = errors.handler500
