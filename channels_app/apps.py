@@ -10,6 +10,14 @@ class ChannelsAppConfig(AppConfig):
         # sessions_app cannot import this app; POST /sessions reaches device registration here.
         from sessions_app.push import set_push_registrar
 
-        from .devices import register_push_details, unregister_push_details
+        from .devices import (
+            describe_push_details,
+            register_push_details,
+            unregister_push_details,
+        )
 
-        set_push_registrar(register=register_push_details, unregister=unregister_push_details)
+        set_push_registrar(
+            register=register_push_details,
+            unregister=unregister_push_details,
+            describe=describe_push_details,
+        )

@@ -80,3 +80,27 @@ def unregister_push_details(*, session: Session) -> int:
     count = _deactivate(Device.objects.filter(session=session), reason=UNREGISTERED)
     logger.info("session %s unregistered %d device(s)", session.id, count)
     return count
+
+
+def describe_push_details(*, session: Session) -> dict | None:
+    """The session's active device as the Session API's push details, or None.
+
+    The shape is the PUT body's, so an SDK that stores the session sees what it registered.
+    """
+    device = (
+        Device.objects.filter(session=session, active=True)
+        .order_by("-registered_at")
+        .only("platform", "token", "app_id", "environment")
+        .first()
+    )
+    if device is None:
+        return None
+    if device.platform == Platform.IOS:
+        return {
+            "apns": {
+                "bundleId": device.app_id,
+                "environment": device.environment,
+                "token": device.token,
+            }
+        }
+    return {"fcm": {"package": device.app_id, "registrationId": device.token}}

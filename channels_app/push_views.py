@@ -5,12 +5,15 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from sessions_app.serializers import PushDetailsSerializer
+from sessions_app.sessions import session_for_push
 from sessions_app.views import SESSION_API, SessionApiView, errors
 
 from .devices import register_push_details, unregister_push_details
 
 
 class SessionPushView(SessionApiView):
+    """The caller's push details; see session_for_push for the SDK's retry after re-auth."""
+
     @extend_schema(
         tags=SESSION_API,
         summary="Register the session's push details (APNs or FCM)",
@@ -18,7 +21,7 @@ class SessionPushView(SessionApiView):
         responses={204: None, **errors(400, 401, 403, 404)},
     )
     def put(self, request, space_id, session_id):
-        session = self.own_session(session_id)
+        session = session_for_push(caller=request.auth, session_id=session_id)
         push = PushDetailsSerializer(data=request.data)
         push.is_valid(raise_exception=True)
         register_push_details(session=session, push=push.validated_data)
@@ -31,5 +34,6 @@ class SessionPushView(SessionApiView):
         responses={204: None, **errors(401, 403, 404)},
     )
     def delete(self, request, space_id, session_id):
-        unregister_push_details(session=self.own_session(session_id))
+        session = session_for_push(caller=request.auth, session_id=session_id)
+        unregister_push_details(session=session)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,8 +1,10 @@
 """Request and response shapes of the Session API, named as the Comapi SDKs name them."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Profile, Session
+from .push import push_details
 
 ANON_USER_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 APNS_TOKEN_PATTERN = r"^[0-9A-Fa-f]{64,200}$"
@@ -98,6 +100,9 @@ class SessionSerializer(serializers.ModelSerializer):
     createdOn = serializers.DateTimeField(source="created_at", help_text="As the JS SDK reads it.")
     startedOn = serializers.DateTimeField(source="created_at", help_text="As the OpenAPI names it.")
     expiresOn = serializers.DateTimeField(source="expires_at")
+    push = serializers.SerializerMethodField(
+        help_text="The push details the session registered; absent when it registered none."
+    )
 
     class Meta:
         model = Session
@@ -114,7 +119,19 @@ class SessionSerializer(serializers.ModelSerializer):
             "createdOn",
             "startedOn",
             "expiresOn",
+            "push",
         ]
+
+    @extend_schema_field(PushDetailsSerializer(required=False))
+    def get_push(self, session: Session) -> dict | None:
+        return push_details(session=session)
+
+    def to_representation(self, instance: Session) -> dict:
+        data = super().to_representation(instance)
+        # The public schema's push is optional: absent, not null, when nothing is registered.
+        if data.get("push") is None:
+            data.pop("push", None)
+        return data
 
 
 class SessionCreatedSerializer(serializers.Serializer):

@@ -7,6 +7,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from rest_framework import status
+
+from portal.errors import ApiError
 
 from .models import AppMessagingAuth, AuthChallenge, Profile, Session
 from .push import register_push, unregister_push
@@ -118,6 +121,32 @@ def find_session(*, space_id, session_id: str) -> Session | None:
         .filter(pk=as_uuid(session_id), space_id=space_id)
         .first()
     )
+
+
+def session_for_push(*, caller: Session, session_id: str) -> Session:
+    """The session a PUT or DELETE sessions/{session_id}/push acts on: the caller's own.
+
+    The URL normally names the caller's session. The JS SDK, when a call answers 401 (a
+    revoked or ended session), signs in again and repeats the same request, URL included,
+    with the new token: the URL then names the caller's previous session. That is accepted
+    when the named session is of the same space and profile and, where both sessions know
+    their deviceId, of the same device; the push details then belong to the caller's new
+    session. Any other session answers 403 session_forbidden.
+    """
+    if str(caller.id) == session_id:
+        return caller
+    named = find_session(space_id=caller.space_id, session_id=session_id)
+    same_device = not (named and named.device_id and caller.device_id) or (
+        named.device_id == caller.device_id
+    )
+    if named is None or named.profile_id != caller.profile_id or not same_device:
+        raise ApiError(
+            "session_forbidden",
+            "A session token may only act on its own session.",
+            status_code=status.HTTP_403_FORBIDDEN,
+        )
+    logger.info("push details for ended session %s go to its successor %s", named.id, caller.id)
+    return caller
 
 
 def note_activity(*, session: Session) -> None:
