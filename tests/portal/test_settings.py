@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # Everything settings.py reads that a developer's shell might have set.
 SETTINGS_VARIABLES = [
     "DEBUG",
+    "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
     "SECRET_KEY",
     "ALLOWED_HOSTS",
     "PUSHPORT_ENCRYPTION_KEYS",
@@ -40,13 +44,21 @@ def derived(purpose: str) -> str:
 
 
 def production_variables() -> dict[str, str]:
-    """The variables the README's Production guide asks for, with fresh secrets."""
+    """The variables the README's Production guide asks for, with fresh secrets.
+
+    Nothing here is connected to: settings and `check --deploy` only read them.
+    """
     return {
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
-        "PUSHPORT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PUSHPORT_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PUSHPORT_SESSION_TOKEN_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "push.example.com",
+        "CSRF_TRUSTED_ORIGINS": "https://push.example.com",
+        "DATABASE_URL": "postgres://pushport:password@db.internal:5432/pushport",
+        "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+        "CACHE_URL": "redis://redis.internal:6379/1",
+        "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
         "SECURE_HSTS_PRELOAD": "true",
     }
 
@@ -111,7 +123,7 @@ def test_manage_py_check_deploy_passes_with_the_production_variables():
 
 
 def test_a_proxy_ssl_header_needs_a_header_and_a_value():
-    result = start(**production_variables(), SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO")
+    result = start(**production_variables() | {"SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO"})
     assert result.returncode != 0
     assert "SECURE_PROXY_SSL_HEADER must be a header and a value" in result.stderr
 
@@ -125,6 +137,7 @@ def test_debug_false_turns_on_https_cookies_and_hsts():
     )
     variables = production_variables()
     del variables["SECURE_HSTS_PRELOAD"]
+    del variables["SECURE_PROXY_SSL_HEADER"]
 
     defaults = run("-c", show, **variables)
     behind_proxy = run(
