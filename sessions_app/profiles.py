@@ -3,6 +3,7 @@
 import json
 
 from django.db import transaction
+from django.utils.dateparse import parse_datetime
 from rest_framework import status
 
 from portal.errors import ApiError
@@ -10,6 +11,12 @@ from portal.errors import ApiError
 from .models import Profile
 
 MAX_PROFILE_BYTES = 64 * 1024
+# The fields ProfileSerializer adds to every profile it shows, and the model field of each.
+SERVER_FIELDS = {
+    "_createdOn": "created_at",
+    "_updatedOn": "updated_at",
+    "_lastActivityOn": "last_seen_at",
+}
 
 
 def quoted_etag(profile: Profile) -> str:
@@ -36,20 +43,47 @@ def if_match_allows(header: str | None, etag: str) -> bool:
     return False
 
 
+def _echoed(profile: Profile, name: str, value) -> bool:
+    """Whether `value` of a server-owned field is one Pushport itself showed for the profile.
+
+    `_createdOn` never changes, so it must be the current value. `_updatedOn` and
+    `_lastActivityOn` move on their own between a read and the write that follows it, so any
+    value up to the current one is a copy read earlier; a later one cannot have come from us.
+    """
+    current = getattr(profile, SERVER_FIELDS[name])
+    if value is None or current is None:
+        return value is None and current is None
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return False
+    # Pushport shows aware times; a naive one was not copied from it (and cannot be compared).
+    if moment is None or moment.tzinfo is None:
+        return False
+    return moment == current if name == "_createdOn" else moment <= current
+
+
 def clean_profile_data(*, profile: Profile, body) -> dict:
-    """The client fields of a PUT or PATCH body: a JSON object, no `_` names, `id` its own."""
+    """The client fields of a PUT or PATCH body: a JSON object, no `_` names, `id` its own.
+
+    The SDK's getMyProfile/updateMyProfile round trip sends back the server's own fields
+    (`_createdOn`, ...): those are dropped when they are what Pushport showed, and refused
+    only when they try to change something, as is any other `_` name.
+    """
     if not isinstance(body, dict):
         raise ApiError("profile_not_object", "A profile must be a JSON object.")
-    reserved = sorted(key for key in body if key.startswith("_"))
+    echoed = {key for key in body if key in SERVER_FIELDS and _echoed(profile, key, body[key])}
+    reserved = sorted(key for key in body if key.startswith("_") and key not in echoed)
     if reserved:
         raise ApiError(
             "profile_field_reserved",
-            "Field names starting with '_' are reserved for the server: " + ", ".join(reserved),
+            "Field names starting with '_' are the server's; send them back as read or leave "
+            "them out: " + ", ".join(reserved),
             details={"fields": reserved},
         )
     if "id" in body and body["id"] != profile.profile_id:
         raise ApiError("profile_id_mismatch", "The body's id is not this profile's id.")
-    return {key: value for key, value in body.items() if key != "id"}
+    return {key: value for key, value in body.items() if key != "id" and key not in echoed}
 
 
 def _check_size(data: dict) -> None:

@@ -160,3 +160,54 @@ def test_authenticated_calls_record_the_profiles_last_activity(alice):
     alice.get(alice.url)
 
     assert Profile.objects.get(profile_id="alice").last_seen_at > long_ago
+
+
+def test_the_sdks_read_modify_write_round_trip_succeeds(alice):
+    # p = getMyProfile(); p.x = 1; updateMyProfile(p): the server's fields come back as read.
+    read = alice.get(alice.url)
+    profile = read.json()
+    profile["x"] = 1
+
+    put = alice.put(alice.url, profile, format="json", HTTP_IF_MATCH=read["ETag"])
+    assert put.status_code == 200, put.content
+    patched = put.json() | {"y": 2}
+    patch = alice.patch(alice.url, patched, format="json", HTTP_IF_MATCH=put["ETag"])
+    assert patch.status_code == 200, patch.content
+
+    assert Profile.objects.get(profile_id="alice").data == {"x": 1, "y": 2}
+
+
+def test_server_fields_read_before_they_moved_are_still_an_echo(alice):
+    stale = alice.get(alice.url).json()
+    alice.patch(alice.url, {"a": 1}, format="json")  # _updatedOn moves on
+    Profile.objects.filter(profile_id="alice").update(last_seen_at=timezone.now())
+
+    response = alice.put(alice.url, stale | {"b": 2}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert Profile.objects.get(profile_id="alice").data == {"b": 2}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("_createdOn", "2020-01-01T00:00:00Z"),
+        ("_updatedOn", "2999-01-01T00:00:00Z"),
+        ("_lastActivityOn", "2999-01-01T00:00:00Z"),
+        ("_updatedOn", "2020-01-01T00:00:00"),
+        ("_updatedOn", "2020-13-45T00:00:00Z"),
+        ("_updatedOn", 12),
+        ("_createdBy", "someone"),
+        ("_systemProfile", {"x": 1}),
+        ("_anything", 1),
+    ],
+)
+def test_changing_a_server_field_is_still_refused(alice, field, value):
+    profile = alice.get(alice.url).json() | {field: value}
+
+    response = alice.put(alice.url, profile, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "profile_field_reserved"
+    assert body["details"]["fields"] == [field]
