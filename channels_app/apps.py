@@ -21,3 +21,10 @@ class ChannelsAppConfig(AppConfig):
             unregister=unregister_push_details,
             describe=describe_push_details,
         )
+
+        # Without a broker, the first request a server handles starts its sweeper thread.
+        from django.core.signals import request_started
+
+        from .delivery.scheduler import ensure_started
+
+        request_started.connect(ensure_started, dispatch_uid="pushport-embedded-scheduler")

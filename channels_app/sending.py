@@ -1,10 +1,18 @@
-"""Accepting messages: store them, resolve their targets to deliveries, and queue the sending."""
+"""Accepting messages: store them, resolve their targets to deliveries, and queue the sending.
 
+The deliveries are stored in the same transaction as their messages, due now but hidden from
+the sweeper for a grace period; their chunks are queued once the transaction commits. If the
+process dies before that, or the broker loses them, the sweeper finds the rows after the grace.
+"""
+
+import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from . import delivery, rows, tasks
 from .models import Delivery, Device, Message
@@ -28,8 +36,16 @@ def send_all(*, messages: Sequence[Message]) -> None:
         ).values_list("id", "platform", "profile__profile_id")
         for device_id, platform, profile_id in found:
             devices[(space_id, profile_id)].append((device_id, platform))
+    # The chunks queued on commit send these; the sweeper takes them only if that never happens.
+    queued_until = timezone.now() + dt.timedelta(seconds=settings.PUSHPORT_DISPATCH_GRACE_SECONDS)
     deliveries = [
-        {"id": uuid.uuid4(), "message_id": message.pk, "device_id": device_id, "platform": platform}
+        {
+            "id": uuid.uuid4(),
+            "message_id": message.pk,
+            "device_id": device_id,
+            "platform": platform,
+            "sweep_after": queued_until,
+        }
         for message in messages
         for device_id, platform in devices[(message.space_id, message.to.get("profileId"))]
     ]
@@ -40,13 +56,7 @@ def send_all(*, messages: Sequence[Message]) -> None:
     )
     ids = [str(d["id"]) for d in deliveries]
     if ids:
-        transaction.on_commit(lambda: _enqueue(ids, messages))
-
-
-def _enqueue(ids: list[str], messages: Sequence[Message]) -> None:
-    # Run in process (no broker), the chunks take the messages as stored, not read back.
-    with delivery.stored_here(messages):
-        tasks.enqueue_chunks(ids)
+        transaction.on_commit(lambda: tasks.enqueue_or_leave(ids))
 
 
 def submit(*, message: Message, idempotency_key: str = "") -> tuple[Message, bool]:
@@ -69,6 +79,7 @@ def submit_batch(
     if keys:
         first = _existing(space, keys)
         if first is not None:
+            _resume(first)
             return first, False
         for message, key in zip(messages, idempotency_keys, strict=True):
             message.idempotency_key = key or None
@@ -80,6 +91,7 @@ def submit_batch(
         first = _existing(space, keys) if keys else None
         if first is None:
             raise
+        _resume(first)
         return first, False
     return list(messages), True
 
@@ -91,3 +103,10 @@ def _existing(space, keys: Sequence[str]) -> list[Message] | None:
     if not found:
         return None
     return [found[key] for key in keys if key in found]
+
+
+def _resume(messages: Sequence[Message]) -> None:
+    """An Idempotency-Key replay: whatever of the first send is still unsent is queued now."""
+    ids = delivery.requeue(message_ids=[m.pk for m in messages])
+    if ids:
+        tasks.enqueue_or_leave(ids)

@@ -45,6 +45,12 @@ def user(db):
 
 
 @pytest.fixture(autouse=True)
+def no_embedded_scheduler(settings):
+    # A sweeper thread would share the test database with the test; tests sweep by hand.
+    settings.PUSHPORT_EMBEDDED_SCHEDULER = False
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Every factory user hashes a password; the production hasher's cost is not under test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,6 +1,5 @@
 """APNs over HTTP/2: provider tokens or client certificates, long-lived pooled connections."""
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -14,10 +13,20 @@ import jwt
 from django.conf import settings
 
 from channels_app import credentials
-from channels_app.models import ApnsKind
+from channels_app.models import ApnsCredential, ApnsKind
+from channels_app.payloads import ApnsPayload, apns_payload
 from channels_app.providers import runner, transport
-from channels_app.providers.base import Outcome, PushItem, Result, log_batch
-from channels_app.providers.transport import Unindexed
+from channels_app.providers.base import (
+    CredentialUnusable,
+    Outcome,
+    Provider,
+    PushItem,
+    Request,
+    Result,
+    Sender,
+    transport_result,
+)
+from channels_app.providers.h2_internals import Unindexed
 from portal.outbound import apns_endpoint_allowed
 
 logger = logging.getLogger(__name__)
@@ -56,6 +65,8 @@ RETRY_REASONS = frozenset(
 # After these the connections of the pool are of no further use: open fresh ones next time.
 _POOL_POISONING_REASONS = frozenset({"TooManyProviderTokenUpdates", "UnrelatedKeyIdInToken"})
 _EXPIRED_PROVIDER_TOKEN = "ExpiredProviderToken"
+# Apple serves up to 1,000 concurrent streams per connection once a token is accepted.
+MAX_STREAMS = 1000
 _PATH_PREFIX = b"/3/device/"
 # What a space reads when no connection could be made: the same words whether the port was
 # closed, filtered or spoke something else, so a send cannot be used to scan the network.
@@ -164,82 +175,103 @@ def _result(response: transport.H2Response) -> Result:
     return Result(Outcome.REJECTED, status=status, reason=reason or f"HTTP {status}")
 
 
-def _transport_result(error: BaseException, *, certificate: bool) -> Result:
-    if isinstance(error, transport.GoAway):
-        return Result(Outcome.RETRY, reason=f"GOAWAY {error.reason}".strip())
-    if isinstance(error, transport.RequestTimeout):
-        return Result(Outcome.RETRY, reason="timeout")
-    if isinstance(error, transport.ConnectionLost) and error.tls_error and certificate:
-        return Result(Outcome.CREDENTIAL_ERROR, reason="BadCertificate (TLS handshake refused)")
-    if isinstance(error, transport.ConnectionLost):
-        logger.info("apns connection failed: %s", error)
-        return Result(Outcome.RETRY, reason=_UNREACHABLE)
-    return Result(Outcome.RETRY, reason=str(error)[:255] or type(error).__name__)
+class _ApnsSender(Sender):
+    """The requests of one send with one APNs credential."""
 
-
-class _Batch:
-    """The requests of one round: results in item order, fast failure after a refusal."""
-
-    def __init__(self, size: int, pools, *, certificate: bool):
-        self.results: list[Result | None] = [None] * size
+    def __init__(self, provider: "ApnsProvider", credential, token, pools: dict):
+        self.provider = provider
+        self.credential = credential
+        self.token = token
         self.pools = pools
-        self.certificate = certificate
-        self.pending = 0
-        self.futures: list = [None] * size
-        self.refusal: Result | None = None
-        self.done = asyncio.get_running_loop().create_future()
+        self.certificate = token is None
+        self.max_in_flight = max(1, credential.max_connections) * MAX_STREAMS * len(pools)
+        self.timeout = float(credential.response_timeout)
+        self.topic = credential.topic or credential.bundle_id
+        self.authorization = self._authorization()
+        self._headers: dict[int, list] = {}
 
-    def watch(self, index: int, future) -> None:
-        self.pending += 1
-        self.futures[index] = future
-        future.add_done_callback(lambda f: self._settle(index, f))
+    def _authorization(self):
+        if self.token is None:
+            return None
+        # A bearer credential goes literal, never into the HPACK table or a log.
+        return Unindexed(b"authorization", b"bearer " + self.token.current(self.provider.clock()))
 
-    def _settle(self, index: int, future) -> None:
-        if future.cancelled():
-            result = Result(
-                Outcome.CREDENTIAL_ERROR,
-                status=self.refusal.status,
-                reason=f"not sent: {self.refusal.reason}"[:255],
+    def request(self, item: PushItem) -> Request:
+        payload = item.payload
+        headers = self._headers.get(id(payload))
+        if headers is None:
+            fields = dict(payload.headers)
+            fields.setdefault("apns-topic", self.topic)
+            headers = [(name.encode(), str(value).encode()) for name, value in fields.items()]
+            if self.authorization is not None:
+                headers.insert(0, self.authorization)
+            self._headers[id(payload)] = headers
+        return Request(
+            self.pools[self.provider.host(self.credential, item.environment)],
+            _PATH_PREFIX + item.token.encode(),
+            [*headers, Unindexed(b"apns-id", item.delivery_id.encode())],
+            payload.body,
+            self.timeout,
+        )
+
+    def classify(self, response: transport.H2Response) -> Result:
+        return _result(response)
+
+    def failed(self, error: BaseException) -> Result:
+        if isinstance(error, transport.GoAway):
+            return Result(Outcome.UNSENT, reason=f"GOAWAY {error.reason}".strip())
+        if isinstance(error, transport.RequestTimeout):
+            return Result(Outcome.RETRY, reason="timeout")
+        if isinstance(error, transport.ConnectionLost) and error.tls_error and self.certificate:
+            return Result(Outcome.CREDENTIAL_ERROR, reason="BadCertificate (TLS handshake refused)")
+        result = transport_result(error)
+        if isinstance(error, transport.ConnectionLost):
+            logger.info("apns connection failed: %s", error)
+            return Result(result.outcome, reason=_UNREACHABLE)
+        return result
+
+    def stale_authentication(self, result: Result) -> bool:
+        return self.token is not None and result.reason == _EXPIRED_PROVIDER_TOKEN
+
+    async def reauthenticate(self) -> Result | None:
+        now = self.provider.clock()
+        if self.token.renew_if_allowed(now):
+            self.authorization = self._authorization()
+            self._headers.clear()
+            return None
+        # Apple refuses tokens renewed within 20 minutes: wait out the rest of them.
+        wait = TOKEN_MIN_AGE - (now - self.token.issued_at)
+        return Result(
+            Outcome.RETRY, status=403, reason=_EXPIRED_PROVIDER_TOKEN, retry_after=max(wait, 1.0)
+        )
+
+    def finish(self, results) -> None:
+        if any(r.reason in _POOL_POISONING_REASONS for r in results):
+            self.provider.retire(self.pools.values())
+        refused = next((r for r in results if r.outcome is Outcome.CREDENTIAL_ERROR), None)
+        if refused is not None:
+            logger.warning(
+                "apns credential refused space=%s reason=%s",
+                self.credential.space_id,
+                refused.reason,
             )
-        elif future.exception() is not None:
-            result = _transport_result(future.exception(), certificate=self.certificate)
-        else:
-            result = _result(future.result())
-        self.results[index] = result
-        if (
-            result.outcome is Outcome.CREDENTIAL_ERROR
-            and self.refusal is None
-            and result.reason != _EXPIRED_PROVIDER_TOKEN
-        ):
-            self.refusal = result
-            # The credential is refused: what is not yet on the wire is not sent at all.
-            for pool in self.pools:
-                pool.cancel_queued(self.futures)
-        self.pending -= 1
-        if self.pending == 0 and not self.done.done():
-            self.done.set_result(None)
 
 
-class ApnsProvider:
+class ApnsProvider(Provider):
     """Sends to APNs; one instance per process keeps the tokens and connection pools."""
 
     platform = "ios"
+    credential_model = ApnsCredential
 
     def __init__(self, *, clock: Callable[[], float] = time.time):
         self.clock = clock
         self._tokens: dict[tuple, ProviderToken] = {}
         self._pools: dict[tuple, tuple[str, transport.H2Pool]] = {}
 
-    def send(self, credential, items: Sequence[PushItem]) -> list[Result]:
-        """Send every item (see Provider.send); runs on the process's provider loop."""
-        if not items:
-            return []
-        # Every request carries its own timeout and queued ones advance as streams free up,
-        # so the batch always ends; no outer deadline is needed.
-        return runner.run(self.send_async(credential, items))
+    def build_payload(self, message, credential) -> ApnsPayload:
+        return apns_payload(message, bundle_id=credential.topic or credential.bundle_id)
 
     def close(self) -> None:
-        """Close every connection this provider holds (they reopen on the next send)."""
         pools = [pool for _, pool in self._pools.values()]
         self._pools.clear()
 
@@ -249,83 +281,41 @@ class ApnsProvider:
 
         runner.run(close_all(), timeout=10)
 
-    async def send_async(self, credential, items: Sequence[PushItem]) -> list[Result]:
-        """send(), for callers already on the provider loop."""
-        started = time.monotonic()
+    async def open(self, credential, items: Sequence[PushItem]) -> Sender:
         certificate = credential.kind == ApnsKind.CERTIFICATE
+        if credential.endpoint and not apns_endpoint_allowed(credential.endpoint):
+            # Checked again here: the operator may have shortened the list since the save.
+            raise CredentialUnusable("endpoint not allowed by this server's operator")
         try:
             token = None if certificate else self._token(credential)
-            groups = self._group_by_host(credential, items)
-            pools = {host: self._pool(credential, host) for host in groups}
+            hosts = {self.host(credential, item.environment) for item in items}
+            pools = {host: self._pool(credential, host) for host in hosts}
         except (credentials.CredentialError, ValueError, OSError) as exc:
             # An unreadable key or certificate: nothing can be sent with it.
-            reason = f"credential unusable: {exc}"[:255]
-            return [Result(Outcome.CREDENTIAL_ERROR, reason=reason)] * len(items)
-        results = await self._send_round(
-            credential, items, groups, pools, token, certificate=certificate
-        )
-        expired = [i for i, r in enumerate(results) if r.reason == _EXPIRED_PROVIDER_TOKEN]
-        if expired and token is not None:
-            if token.renew_if_allowed(self.clock()):
-                retried = [items[i] for i in expired]
-                again = await self._send_round(
-                    credential,
-                    retried,
-                    self._group_by_host(credential, retried),
-                    pools,
-                    token,
-                    certificate=False,
-                )
-                for index, result in zip(expired, again, strict=True):
-                    results[index] = result
-            else:
-                wait = TOKEN_MIN_AGE - (self.clock() - token.issued_at)
-                for index in expired:
-                    results[index] = Result(
-                        Outcome.RETRY,
-                        status=403,
-                        reason=_EXPIRED_PROVIDER_TOKEN,
-                        retry_after=max(wait, 1.0),
-                    )
-        self._retire_poisoned_pools(results, pools)
-        self._log(credential, results, time.monotonic() - started)
-        return results
+            raise CredentialUnusable(f"credential unusable: {exc}") from exc
+        return _ApnsSender(self, credential, token, pools)
 
-    async def _send_round(self, credential, items, groups, pools, token, *, certificate):
-        batch = _Batch(len(items), list(pools.values()), certificate=certificate)
-        timeout = float(credential.response_timeout)
-        authorization = (
-            (b"authorization", b"bearer " + token.current(self.clock())) if token else None
-        )
-        base_headers: dict[int, list] = {}
-        for host, indexes in groups.items():
-            pool = pools[host]
-            for index in indexes:
-                item = items[index]
-                payload = item.payload
-                headers = base_headers.get(id(payload))
-                if headers is None:
-                    headers = self._headers(credential, payload, authorization)
-                    base_headers[id(payload)] = headers
-                future = pool.submit(
-                    _POST,
-                    _PATH_PREFIX + item.token.encode(),
-                    [*headers, Unindexed(b"apns-id", item.delivery_id.encode())],
-                    payload.body,
-                    timeout,
-                )
-                batch.watch(index, future)
-        await batch.done
-        return batch.results
+    def log_label(self, credential) -> str:
+        return f"apns send space={credential.space_id}"
 
     @staticmethod
-    def _headers(credential, payload, authorization) -> list[tuple[bytes, bytes]]:
-        fields = dict(payload.headers)
-        fields.setdefault("apns-topic", credential.topic or credential.bundle_id)
-        headers = [(name.encode(), str(value).encode()) for name, value in fields.items()]
-        if authorization is not None:
-            headers.insert(0, authorization)
-        return headers
+    def host(credential, environment: str) -> str:
+        """The host:port a device of this environment is reached at."""
+        if credential.endpoint:
+            return credential.endpoint
+        if environment == "production":
+            return settings.PUSHPORT_APNS_PRODUCTION_HOST
+        if environment in ("development", "sandbox") or credential.environment == "sandbox":
+            return settings.PUSHPORT_APNS_SANDBOX_HOST
+        return settings.PUSHPORT_APNS_PRODUCTION_HOST
+
+    def retire(self, pools) -> None:
+        """Forget and close these pools: their connections are of no further use."""
+        retired = set(map(id, pools))
+        for key, (_, pool) in list(self._pools.items()):
+            if id(pool) in retired:
+                del self._pools[key]
+                pool.close()
 
     def _token(self, credential) -> ProviderToken:
         key = (credential.key_id, credential.team_id, credential.key_p8)
@@ -336,28 +326,6 @@ class ApnsProvider:
             )
             self._tokens[key] = token
         return token
-
-    @staticmethod
-    def _group_by_host(credential, items) -> dict[str, list[int]]:
-        if credential.endpoint:
-            # Checked at send time too: the operator may have shortened the list since.
-            if not apns_endpoint_allowed(credential.endpoint):
-                raise credentials.CredentialError("endpoint not allowed by this server's operator")
-            return {credential.endpoint: list(range(len(items)))}
-        production = settings.PUSHPORT_APNS_PRODUCTION_HOST
-        sandbox = settings.PUSHPORT_APNS_SANDBOX_HOST
-        default = sandbox if credential.environment == "sandbox" else production
-        groups: dict[str, list[int]] = {}
-        for index, item in enumerate(items):
-            environment = item.environment
-            if environment == "production":
-                host = production
-            elif environment in ("development", "sandbox"):
-                host = sandbox
-            else:
-                host = default
-            groups.setdefault(host, []).append(index)
-        return groups
 
     def _pool(self, credential, host_port: str) -> transport.H2Pool:
         key = (credential.pk, credential.space_id, host_port)
@@ -374,26 +342,11 @@ class ApnsProvider:
         else:
             context = transport.ssl_context()
         pool = transport.H2Pool(
-            host, port, ssl_context=context, max_connections=credential.max_connections
+            host,
+            port,
+            ssl_context=context,
+            max_connections=credential.max_connections,
+            max_streams_cap=MAX_STREAMS,
         )
         self._pools[key] = (fingerprint, pool)
         return pool
-
-    def _retire_poisoned_pools(self, results, pools):
-        if not any(r.reason in _POOL_POISONING_REASONS for r in results):
-            return
-        for key, (_, pool) in list(self._pools.items()):
-            if pool in pools.values():
-                del self._pools[key]
-                pool.close()
-
-    @staticmethod
-    def _log(credential, results, seconds: float) -> None:
-        log_batch(
-            logger, label=f"apns send space={credential.space_id}", results=results, seconds=seconds
-        )
-        refused = next((r for r in results if r.outcome is Outcome.CREDENTIAL_ERROR), None)
-        if refused is not None:
-            logger.warning(
-                "apns credential refused space=%s reason=%s", credential.space_id, refused.reason
-            )

@@ -8,13 +8,10 @@ thread, since google-auth is synchronous. A send keeps at most `STREAMS_PER_CONN
 """
 
 import asyncio
-import collections
-import functools
 import hashlib
 import json
 import logging
 import re
-import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -24,8 +21,21 @@ import requests
 from django.conf import settings
 from google.oauth2 import service_account
 
+from channels_app.models import FcmCredential
+from channels_app.payloads import FcmPayload, fcm_message
 from channels_app.providers import runner
-from channels_app.providers.base import Outcome, PushItem, Result, log_batch
+from channels_app.providers.base import (
+    CredentialUnusable,
+    Outcome,
+    Provider,
+    ProviderUnavailable,
+    PushItem,
+    Request,
+    Result,
+    Sender,
+    transport_result,
+)
+from channels_app.providers.h2_internals import Unindexed
 from channels_app.providers.transport import H2Pool, TransportError, ssl_context
 from portal.outbound import fcm_token_uri_allowed
 
@@ -40,7 +50,6 @@ CHECK_TOPIC = "pushport-credential-check"
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _INVALID_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 _CREDENTIAL_CODES = frozenset({"THIRD_PARTY_AUTH_ERROR", "APNS_AUTH_ERROR"})
-_NOT_SENT = "not sent: the credential was refused earlier in this send"
 # What a space sees when the token endpoint fails: never the endpoint's words or the network
 # error, which would let a tenant probe hosts and ports through a service account.
 _TOKEN_URI_REFUSED = (
@@ -141,7 +150,8 @@ class _FcmClient:
                     )
                     raise TokenEndpointUnavailable(_TOKEN_ENDPOINT_UNREACHABLE) from exc
             self.headers = [
-                (b"authorization", f"Bearer {self.google.token}".encode()),
+                # A bearer credential goes literal, never into the HPACK table or a log.
+                Unindexed(b"authorization", f"Bearer {self.google.token}".encode()),
                 (b"content-type", b"application/json; charset=UTF-8"),
             ]
             return self.headers
@@ -158,13 +168,6 @@ def _refresh_reason(exc: Exception) -> str:
     if isinstance(code, str) and _OAUTH_ERROR_CODE.match(code):
         return f"OAuth token refused: {code} (the token endpoint refused the service account)"
     return "OAuth token refused: the token endpoint gave no OAuth error code"
-
-
-def _fill(results: list, result: Result) -> None:
-    """Give every unanswered item the same result."""
-    for index, existing in enumerate(results):
-        if existing is None:
-            results[index] = result
 
 
 def classify(status: int, body: bytes, retry_after: bytes | None = None) -> Result:
@@ -244,91 +247,58 @@ def _seconds(value: bytes | None) -> float | None:
         return None
 
 
-def _stale_token(result: Result) -> bool:
-    """A 401 that a fresh access token may cure (not a third-party credential problem)."""
-    return result.status == 401 and not result.reason.startswith(tuple(_CREDENTIAL_CODES))
+class _FcmSender(Sender):
+    """The requests of one send with one service account."""
 
-
-def _failure(exc: BaseException) -> Result:
-    """A request that got no answer (timeout, reset, GOAWAY, lost connection) is retried."""
-    return Result(outcome=Outcome.RETRY, reason=f"{type(exc).__name__}: {exc}"[:255])
-
-
-class _Round:
-    """Send the queued items with one set of headers, at most max_in_flight at once.
-
-    It stops launching after a credential error (the rest fail fast, unsent) or a 401 that a
-    token refresh may cure (`final` False); those 401 items are handed back for the next round.
-    """
-
-    def __init__(self, client, items, results, todo: collections.deque, headers, *, final: bool):
+    def __init__(self, client: _FcmClient, headers):
         self.client = client
-        self.items = items
-        self.results = results
-        self.todo = todo
         self.headers = headers
-        self.final = final
-        self.in_flight = 0
-        self.stopped = False
-        self.unauthenticated: list[int] = []
-        self.done = asyncio.get_running_loop().create_future()
+        self.max_in_flight = client.max_in_flight
 
-    async def run(self) -> None:
-        self._launch()
-        await self.done
+    def request(self, item: PushItem) -> Request:
+        client = self.client
+        return Request(
+            client.pool,
+            client.path,
+            self.headers,
+            item.payload.request_body(item.token),
+            client.timeout,
+        )
 
-    def _launch(self) -> None:
-        client, items, todo = self.client, self.items, self.todo
-        while todo and self.in_flight < client.max_in_flight:
-            if self.stopped or self.unauthenticated:
-                break
-            index = todo.popleft()
-            item = items[index]
-            future = client.pool.submit(
-                b"POST",
-                client.path,
-                self.headers,
-                item.payload.request_body(item.token),
-                client.timeout,
-            )
-            self.in_flight += 1
-            future.add_done_callback(functools.partial(self._answered, index))
-        if self.in_flight == 0 and not self.done.done():
-            self.done.set_result(None)
+    def classify(self, response) -> Result:
+        retry_after = response.header(b"retry-after") if response.status != 200 else None
+        return classify(response.status, response.body, retry_after)
 
-    def _answered(self, index: int, future: asyncio.Future) -> None:
-        self.in_flight -= 1
-        if future.cancelled():
-            result = Result(outcome=Outcome.RETRY, reason="cancelled")
-        elif (exc := future.exception()) is not None:
-            result = _failure(exc)
-        else:
-            response = future.result()
-            retry_after = response.header(b"retry-after") if response.status != 200 else None
-            result = classify(response.status, response.body, retry_after)
-        if not self.final and _stale_token(result):
-            self.unauthenticated.append(index)
-        else:
-            self.results[index] = result
-            if result.outcome is Outcome.CREDENTIAL_ERROR:
-                self.stopped = True
-        self._launch()
+    def stale_authentication(self, result: Result) -> bool:
+        # A 401 that a fresh access token may cure (not a third-party credential problem).
+        return result.status == 401 and not result.reason.startswith(tuple(_CREDENTIAL_CODES))
+
+    async def reauthenticate(self) -> Result | None:
+        try:
+            self.headers = await self.client.request_headers(refresh=True)
+        except CredentialRefused as exc:
+            return Result(outcome=Outcome.CREDENTIAL_ERROR, reason=str(exc)[:255])
+        except _TOKEN_ENDPOINT_ERRORS as exc:
+            return Result(outcome=Outcome.RETRY, reason=str(exc)[:255])
+        return None
 
 
-class FcmProvider:
-    """The FCM provider: `send` is called from sync code, the work runs on the provider loop."""
+class FcmProvider(Provider):
+    """The FCM provider: one client per credential on the provider loop."""
 
     platform = "android"
+    credential_model = FcmCredential
+    credential_error_level = logging.WARNING
 
     def __init__(self):
         # credential pk -> (what the client was made from, the client)
         self._clients: dict = {}
 
-    def send(self, credential, items: Sequence[PushItem]) -> list[Result]:
-        """Send every item with the credential; one Result per item, in order."""
-        if not items:
-            return []
-        return runner.run(self.send_async(credential, items))
+    def build_payload(self, message, credential) -> FcmPayload:
+        return fcm_message(message, package_name=credential.package_name)
+
+    def log_label(self, credential) -> str:
+        return f"fcm send project={credential.project_id}"
 
     def check_credential(self, credential) -> Result:
         """Ask FCM to validate (not deliver) a message with this credential."""
@@ -348,35 +318,18 @@ class FcmProvider:
         except CredentialRefused as exc:
             return Result(outcome=Outcome.CREDENTIAL_ERROR, reason=str(exc))
         except (TransportError, *_TOKEN_ENDPOINT_ERRORS) as exc:
-            return _failure(exc)
+            return transport_result(exc)
         return classify(response.status, response.body, response.header(b"retry-after"))
 
-    async def send_async(self, credential, items: Sequence[PushItem]) -> list[Result]:
-        """`send` on the provider loop."""
-        started = time.monotonic()
-        results: list[Result | None] = [None] * len(items)
-        client = None
+    async def open(self, credential, items: Sequence[PushItem]) -> Sender:
         try:
             client = await self._client(credential)
             headers = await client.request_headers()
-            todo = collections.deque(range(len(items)))
-            final = False
-            while todo:
-                round_ = _Round(client, items, results, todo, headers, final=final)
-                await round_.run()
-                if round_.stopped or not round_.unauthenticated:
-                    break
-                # The token went stale under us: refresh it once and resend those first.
-                todo.extendleft(reversed(round_.unauthenticated))
-                headers = await client.request_headers(refresh=True)
-                final = True
         except CredentialRefused as exc:
-            _fill(results, Result(outcome=Outcome.CREDENTIAL_ERROR, reason=str(exc)[:255]))
+            raise CredentialUnusable(str(exc)) from exc
         except _TOKEN_ENDPOINT_ERRORS as exc:
-            _fill(results, _failure(exc))
-        _fill(results, Result(outcome=Outcome.CREDENTIAL_ERROR, reason=_NOT_SENT))
-        self._log(client, results, time.monotonic() - started)
-        return results
+            raise ProviderUnavailable(str(exc)) from exc
+        return _FcmSender(client, headers)
 
     def close(self) -> None:
         """Close every connection this provider opened."""
@@ -387,15 +340,6 @@ class FcmProvider:
                 await client.pool.aclose()
 
         runner.run(close_all())
-
-    def _log(self, client, results: list[Result], seconds: float) -> None:
-        log_batch(
-            logger,
-            label=f"fcm send project={client.project_id if client else '?'}",
-            results=results,
-            seconds=seconds,
-            credential_error_level=logging.WARNING,
-        )
 
     async def _client(self, credential) -> _FcmClient:
         """The credential's client; a new one (the old closed) when it or the endpoint changed."""

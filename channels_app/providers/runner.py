@@ -60,13 +60,14 @@ def run(coro, timeout: float | None = None):
         raise
 
 
-def run_all(coros, timeout: float | None = None) -> list:
-    """Run coroutines at once on the provider loop; each one's result or exception, in order."""
+def start_all(coros) -> concurrent.futures.Future:
+    """Start coroutines at once on the provider loop; the future holds each one's result or
+    exception, in order."""
 
     async def together():
         return await asyncio.gather(*coros, return_exceptions=True)
 
-    return run(together(), timeout)
+    return asyncio.run_coroutine_threadsafe(together(), loop())
 
 
 def _forget_parent_loop():

@@ -16,7 +16,9 @@ table. `body` is bytes. The answer is an `H2Response`
 server reset the stream), `RequestTimeout` (no answer within `timeout` seconds of the request
 going on the wire) or `GoAway` (the server closed the connection before processing the
 request; `reason` is the JSON debug data's "reason", when any). Every one of them means the
-request may be sent again.
+request may be sent again; `unsent` says the server cannot have processed it (never written,
+above a GOAWAY's last_stream_id, or refused with REFUSED_STREAM), so sending it again can
+never deliver it twice.
 
 The pool honours each connection's SETTINGS_MAX_CONCURRENT_STREAMS (capped by
 `max_streams_cap`), queues the requests that find no free stream, opens up to
@@ -33,13 +35,12 @@ import ssl
 import time
 
 import h2.config
-import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
-import hpack
 from django.conf import settings
-from hpack import NeverIndexedHeaderTuple as Unindexed
+
+from channels_app.providers.h2_internals import Encoder, H2Connection, Unindexed
 
 logger = logging.getLogger(__name__)
 
@@ -60,15 +61,21 @@ _CONNECT_TIMEOUT = 10.0
 class TransportError(Exception):
     """The request got no HTTP answer; sending it again is safe."""
 
+    # True when the server cannot have processed the request (see the module docstring).
+    unsent = False
+
 
 class ConnectionLost(TransportError):
     """The connection failed or closed before the answer arrived."""
 
-    def __init__(self, message: str = "connection lost", *, tls_error: bool = False):
+    def __init__(
+        self, message: str = "connection lost", *, tls_error: bool = False, unsent: bool = False
+    ):
         super().__init__(message)
         # The TLS handshake failed, or the server hung up before speaking HTTP/2 (as it does
         # with a client certificate it refuses): a configuration problem, not a blip.
         self.tls_error = tls_error
+        self.unsent = unsent
 
 
 class StreamReset(TransportError):
@@ -77,6 +84,8 @@ class StreamReset(TransportError):
     def __init__(self, error_code: int):
         super().__init__(f"stream reset by the server (error code {error_code})")
         self.error_code = error_code
+        # RFC 9113 8.7: REFUSED_STREAM means the server did no processing of the request.
+        self.unsent = error_code == h2.errors.ErrorCodes.REFUSED_STREAM
 
 
 class RequestTimeout(TransportError):
@@ -85,6 +94,8 @@ class RequestTimeout(TransportError):
 
 class GoAway(TransportError):
     """The server sent GOAWAY before processing the request."""
+
+    unsent = True
 
     def __init__(self, reason: str = "", error_code: int = 0, retriable: bool = True):
         super().__init__(f"GOAWAY ({reason or f'error code {error_code}'})")
@@ -159,66 +170,6 @@ def _goaway_reason(data: bytes | None) -> str:
     return reason if isinstance(reason, str) else ""
 
 
-class _Encoder(hpack.Encoder):
-    """HPACK that reuses the bytes of the headers every request repeats.
-
-    Once a repeated header sits in the dynamic table its indexed form stays the same until the
-    table changes, so its bytes are kept and forgotten whenever the table changes; `Unindexed`
-    values never change the table. No Huffman coding: it costs both ends more CPU than the
-    bytes it saves.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self._known: dict[tuple, bytes] = {}
-
-    def encode(self, headers, huffman: bool = False) -> bytes:
-        table = self.header_table
-        if table.resized:
-            self._known.clear()
-            return super().encode(headers, huffman)
-        known = self._known
-        entries = table.dynamic_entries
-        block = []
-        for header in headers:
-            if header.__class__ is Unindexed:
-                block.append(self.add(header, True, huffman))
-                continue
-            encoded = known.get(header)
-            if encoded is None:
-                size, first = len(entries), entries[0] if entries else None
-                encoded = self.add(header, False, huffman)
-                if len(entries) != size or (entries and entries[0] is not first):
-                    known.clear()  # indexes moved: what was kept no longer holds
-                else:
-                    known[header] = encoded
-            block.append(encoded)
-        return b"".join(block)
-
-
-class _H2Connection(h2.connection.H2Connection):
-    """h2's state machine without its scan of every stream before each new one.
-
-    h2 counts open streams by walking all of them (and drops closed ones as it goes): with
-    hundreds in flight that walk costs more than the request. The connection knows its
-    streams, so it answers the count and drops each closed stream itself.
-    """
-
-    def __init__(self, config, in_flight: dict):
-        super().__init__(config)
-        self._in_flight = in_flight
-
-    @property
-    def open_outbound_streams(self) -> int:
-        return len(self._in_flight)
-
-    def forget(self, stream_id: int) -> None:
-        stream = self.streams.get(stream_id)
-        if stream is not None and stream.closed:
-            del self.streams[stream_id]
-            self._closed_streams[stream_id] = stream.closed_by
-
-
 class _Connection(asyncio.Protocol):
     """One HTTP/2 connection; the pool decides which requests go on it."""
 
@@ -226,8 +177,8 @@ class _Connection(asyncio.Protocol):
         self.pool = pool
         self.loop = pool.loop
         self.streams: dict[int, _Stream] = {}
-        self.h2 = _H2Connection(h2.config.H2Configuration(**_H2_CONFIG), self.streams)
-        self.h2.encoder = _Encoder()
+        self.h2 = H2Connection(h2.config.H2Configuration(**_H2_CONFIG), self.streams)
+        self.h2.encoder = Encoder()
         self.transport = None
         self.ready = self.loop.create_future()
         self.blocked: collections.OrderedDict[int, _Stream] = collections.OrderedDict()
@@ -486,7 +437,7 @@ class H2Pool:
             self.loop = asyncio.get_running_loop()
         future = self.loop.create_future()
         if self._closed:
-            future.set_exception(ConnectionLost("the pool is closed"))
+            future.set_exception(ConnectionLost("the pool is closed", unsent=True))
             return future
         # A per-request value goes literal, never indexed, as Apple asks: no table churn.
         full = [(b":method", method), *self._scheme_authority, Unindexed(b":path", path)]
@@ -579,7 +530,9 @@ class H2Pool:
         if self._connections or self._connecting:
             return
         # Nothing can carry the queued requests: fail them rather than wait forever.
-        error = ConnectionLost(f"cannot connect to {self.authority_text}: {exc}", tls_error=tls)
+        error = ConnectionLost(
+            f"cannot connect to {self.authority_text}: {exc}", tls_error=tls, unsent=True
+        )
         queue, self._queue = self._queue, collections.deque()
         for request in queue:
             if not request.future.done():
@@ -613,7 +566,7 @@ class H2Pool:
     def close(self):
         """aclose(), for callers on the pool's loop that cannot await."""
         self._closed = True
-        error = ConnectionLost("the pool is closed")
+        error = ConnectionLost("the pool is closed", unsent=True)
         for request in self._queue:
             if not request.future.done():
                 request.future.set_exception(error)

@@ -1,10 +1,15 @@
 """Delivery engine fixtures: a space whose APNs and FCM credentials the fakes trust."""
 
 import json
+import time
 
 import pytest
+from django.db.models import Min
+from django.utils import timezone
 
-from channels_app.models import Platform
+from channels_app import tasks
+from channels_app.delivery import CLAIMABLE
+from channels_app.models import Delivery, Platform
 from tests.factories import (
     ApnsTokenCredentialFactory,
     DeviceFactory,
@@ -64,3 +69,21 @@ def iphone(space, profile):
 @pytest.fixture
 def pixel(space, profile):
     return DeviceFactory(space=space, profile=profile, platform=Platform.ANDROID)
+
+
+@pytest.fixture
+def drain():
+    """Sweep until no delivery is left to send, as the embedded scheduler would, waiting for
+    each retry's due time (milliseconds under fast_retries)."""
+
+    def run(*, sweeps: int = 50):
+        for _ in range(sweeps):
+            waiting = Delivery.objects.filter(status__in=CLAIMABLE)
+            if not waiting.exists():
+                return
+            due = waiting.aggregate(due=Min("sweep_after"))["due"]
+            time.sleep(max((due - timezone.now()).total_seconds(), 0.0))
+            tasks.sweep()
+        raise AssertionError("deliveries were still unsent after every sweep")
+
+    return run

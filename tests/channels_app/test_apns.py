@@ -315,7 +315,7 @@ def test_after_a_credential_error_the_rest_of_the_batch_is_not_sent(apns_fake, p
     assert apns_fake.counts.requests == 1
 
 
-def test_goaway_mid_batch_leaves_the_unfinished_items_to_retry_and_the_next_send_reconnects(
+def test_goaway_mid_batch_leaves_the_unprocessed_items_unsent_and_the_next_send_reconnects(
     apns_fake, provider, credential
 ):
     provider.send(credential, push_items(1))
@@ -325,10 +325,10 @@ def test_goaway_mid_batch_leaves_the_unfinished_items_to_retry_and_the_next_send
     results = provider.send(credential, items)
 
     delivered = [i for i, r in zip(items, results, strict=True) if r.outcome is Outcome.DELIVERED]
-    retried = [i for i, r in zip(items, results, strict=True) if r.outcome is Outcome.RETRY]
+    retried = [i for i, r in zip(items, results, strict=True) if r.outcome is Outcome.UNSENT]
     assert len(delivered) + len(retried) == 300
     assert retried, "GOAWAY should leave streams above last_stream_id unprocessed"
-    assert {r.reason for r in results if r.outcome is Outcome.RETRY} == {"GOAWAY Shutdown"}
+    assert {r.reason for r in results if r.outcome is Outcome.UNSENT} == {"GOAWAY Shutdown"}
     recorded = {n.token for n in apns_fake.notifications}
     assert {i.token for i in delivered} <= recorded
     assert not {i.token for i in retried} & recorded
@@ -390,7 +390,7 @@ def test_the_batch_log_line_counts_outcomes_without_tokens(apns_fake, provider, 
     with caplog.at_level(logging.INFO, logger="channels_app.providers.apns"):
         provider.send(credential, items)
 
-    assert "items=2 delivered=1 retry=0 invalid_token=1" in caplog.text
+    assert "items=2 delivered=1 retry=0 unsent=0 invalid_token=1" in caplog.text
     assert all(item.token not in caplog.text for item in items)
 
 
@@ -410,6 +410,7 @@ def test_the_node_fake_used_by_benchmarks_applies_the_same_rules(fast_fake, prov
         topic=credential.bundle_id,
     )
     settings.PUSHPORT_PROVIDER_CA_BUNDLE = fast_fake.ca.ca_file
+    settings.PUSHPORT_APNS_ENDPOINT_ALLOWLIST = [fast_fake.host()]
     credential.endpoint = fast_fake.host()
     stranger = ApnsTokenCredentialFactory.build(endpoint=fast_fake.host())
     silent_at_10 = apns_payload(silent=True, title="", body="")
@@ -464,3 +465,16 @@ def test_a_stream_limit_lowered_after_errors_is_honoured(apns_fake, provider, cr
     assert apns_fake.counts.stream_limit_changes >= 2
     # A throttled connection may be joined by another, within the credential's bound.
     assert apns_fake.counts.connections <= credential.max_connections
+
+
+def test_no_log_at_debug_shows_the_provider_token(apns_fake, provider, credential, caplog):
+    with caplog.at_level(logging.DEBUG):
+        results = provider.send(credential, push_items(3))
+
+    # The fake decodes (and hpack logs) the same requests in its own thread: only ours count.
+    ours = "\n".join(
+        r.getMessage() for r in caplog.records if r.threadName in ("MainThread", "pushport-providers")
+    )
+    assert outcomes(results) == [Outcome.DELIVERED] * 3
+    assert "Adding b'authorization'=b'SENSITIVE_REDACTED'" in ours  # hpack did log the header
+    assert "eyJ" not in ours and "bearer" not in ours.lower()

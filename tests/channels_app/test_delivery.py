@@ -9,7 +9,9 @@ from django.db import connection
 from django.utils import timezone
 
 from channels_app import delivery, providers, sending, tasks
+from channels_app.delivery.recording import Recorder
 from channels_app.models import Delivery, DeliveryStatus, Health, MessageStatus, Platform
+from channels_app.providers.base import Outcome, Result
 from channels_app.tracking import message_counts
 from tests.factories import DeviceFactory, MessageFactory
 from tests.fakes.apns import SANDBOX
@@ -18,13 +20,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def send_now(space, django_capture_on_commit_callbacks):
-    """Send a message to alice in process, as the API does, and return it settled."""
+def send_now(space, django_capture_on_commit_callbacks, drain):
+    """Send a message to alice in process, as the API does, sweep its retries, return it settled."""
 
     def send(**fields):
         message = MessageFactory(space=space, to={"profileId": "alice"}, **fields)
         with django_capture_on_commit_callbacks(execute=True):
             sending.send(message=message)
+        drain()
         message.refresh_from_db()
         return message
 
@@ -332,15 +335,37 @@ def test_a_dead_workers_lease_is_reclaimed_and_delivered_exactly_once(
     delivery.claim(delivery_ids=ids, now=timezone.now() - dt.timedelta(hours=1))
     assert tasks.deliver_chunk([str(pk) for pk in ids]) == {}
 
-    assert tasks.reclaim_expired_leases() == 2
+    assert tasks.sweep() == {"reclaimed": 2, "gave_up": 0, "queued": 2}
 
     assert set(message.deliveries.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
     assert message.deliveries.get(device=iphone).attempts == 2
     assert apns_fake.counts.accepted == 1
     assert len(fcm_fake.messages_for(pixel.token)) == 1
-    assert tasks.reclaim_expired_leases() == 0
+    assert tasks.sweep() == {"reclaimed": 0, "gave_up": 0, "queued": 0}
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
+
+
+def test_a_lease_that_expires_on_the_last_attempt_fails_instead_of_going_again(
+    configured, iphone, space, apns_fake, settings
+):
+    settings.PUSHPORT_DELIVERY_MAX_ATTEMPTS = 2
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)
+    ids = list(message.deliveries.values_list("id", flat=True))
+    delivery.claim(delivery_ids=ids, now=timezone.now() - dt.timedelta(hours=1))  # a worker dies
+    assert delivery.sweep().reclaimed == 1
+    settings.PUSHPORT_DELIVERY_LEASE_SECONDS = 0
+    delivery.claim(delivery_ids=ids, now=timezone.now())  # the next one dies too
+
+    assert tasks.sweep() == {"reclaimed": 0, "gave_up": 1, "queued": 0}
+
+    failed = only_delivery(iphone)
+    assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 2)
+    assert failed.reason == "gave up after 2 attempts: lease expired"
+    assert apns_fake.counts.requests == 0
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
 
 
 def test_a_late_worker_does_not_overwrite_a_reclaimed_delivery(configured, iphone, space):
@@ -348,10 +373,11 @@ def test_a_late_worker_does_not_overwrite_a_reclaimed_delivery(configured, iphon
     sending.send(message=message)
     ids = list(message.deliveries.values_list("id", flat=True))
     token, claimed = delivery.claim(delivery_ids=ids, now=timezone.now() - dt.timedelta(hours=1))
-    delivery.reclaim_expired_leases()
+    delivery.sweep()
 
-    claimed[0].status = DeliveryStatus.DELIVERED
-    delivery._write_back(claimed, token=token, invalid=[])
+    recorder = Recorder(token)
+    recorder.add(claimed[0], Result(Outcome.DELIVERED, status=200))
+    recorder.flush()
 
     assert only_delivery(iphone).status == DeliveryStatus.RETRYING
 
@@ -428,7 +454,7 @@ def test_a_chunk_of_both_platforms_maps_every_result_to_its_own_delivery(
 def test_a_provider_failing_on_its_batch_retries_only_that_platform(
     configured, iphone, pixel, send_now, monkeypatch, caplog
 ):
-    async def broken(credential, items):
+    async def broken(credential, items, on_result=None):
         raise RuntimeError("provider bug")
 
     monkeypatch.setattr(providers.get_provider("ios"), "send_async", broken)
@@ -441,47 +467,3 @@ def test_a_provider_failing_on_its_batch_retries_only_that_platform(
     assert only_delivery(iphone).reason.endswith(": provider error")
     assert only_delivery(pixel).status == DeliveryStatus.DELIVERED
     assert "provider ios failed on a chunk of 1" in caplog.text
-
-
-def test_a_message_sent_in_process_is_not_read_back(configured, iphone, send_now, apns_fake):
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as queries:
-        send_now(title="Hi")
-
-    # The claim's read of its messages (the fixture's refresh_from_db reads one by "=").
-    claim_reads = [
-        q["sql"]
-        for q in queries
-        if q["sql"].startswith('SELECT "channels_app_message"') and '"id" IN (' in q["sql"]
-    ]
-    assert claim_reads == []
-    assert apns_fake.notifications[0].payload["aps"]["alert"]["title"] == "Hi"
-
-
-def test_a_message_taken_as_stored_equals_the_one_read_back(configured, iphone, space):
-    in_two_hours = dt.datetime.now(dt.timezone(dt.timedelta(hours=2))) + dt.timedelta(hours=2)
-    message = MessageFactory(
-        space=space,
-        to={"profileId": iphone.profile.profile_id},
-        badge=3,
-        sound="ping",
-        icon="ic_note",
-        category="ORDER",
-        collapse_key="orders",
-        valid_until=in_two_hours,
-        priority="normal",
-        extras={"n": 1, "nested": {"list": [1, "two", None]}},
-        apns_data={"mutable-content": 1},
-        fcm_data={"channel": "orders"},
-        deep_link={"trackingLink": "https://t.example", "apns": {"url": "app://order"}},
-    )
-    sending.send(message=message)  # queued on commit, which this test's transaction never does
-    ids = [str(pk) for pk in Delivery.objects.values_list("pk", flat=True)]
-
-    with delivery.stored_here([message]):
-        _, [as_stored] = delivery.claim(delivery_ids=ids, now=timezone.now())
-    Delivery.objects.update(status=DeliveryStatus.PENDING, lease_expires_at=None)
-    _, [read_back] = delivery.claim(delivery_ids=ids, now=timezone.now())
-
-    assert as_stored.message == read_back.message

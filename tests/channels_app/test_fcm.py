@@ -212,11 +212,13 @@ def test_a_request_without_an_answer_in_time_is_retried(provider, credential, fc
     assert results[1].outcome is Outcome.DELIVERED
 
 
-def test_a_reset_stream_is_retried(provider, credential, fcm_fake):
+def test_a_stream_refused_by_the_server_is_unsent_so_it_goes_again_at_no_cost(
+    provider, credential, fcm_fake
+):
     token = device_token()
-    fcm_fake.reset_stream(token)
+    fcm_fake.reset_stream(token)  # REFUSED_STREAM: the server did no processing
     [result] = provider.send(credential, items_for([token]))
-    assert result.outcome is Outcome.RETRY
+    assert result.outcome is Outcome.UNSENT
     assert "StreamReset" in result.reason
 
 
@@ -225,7 +227,7 @@ def test_goaway_loses_nothing(provider, credential, fcm_fake):
     fcm_fake.goaway_after_accepting(10)
     results = provider.send(credential, items_for([device_token() for _ in range(300)]))
     delivered = [result for result in results if result.outcome is Outcome.DELIVERED]
-    assert {result.outcome for result in results} <= {Outcome.DELIVERED, Outcome.RETRY}
+    assert {result.outcome for result in results} <= {Outcome.DELIVERED, Outcome.UNSENT}
     assert len(delivered) == fcm_fake.counts.accepted
     assert len(delivered) < 300
     assert provider.send(credential, items_for([device_token()]))[0].outcome is Outcome.DELIVERED

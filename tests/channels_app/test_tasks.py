@@ -1,4 +1,4 @@
-"""Celery tasks and the reclaim command, run in process against the fakes."""
+"""Celery tasks, the sweep and the reclaim command, run in process against the fakes."""
 
 import datetime as dt
 import io
@@ -9,116 +9,142 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from channels_app import delivery, sending, tasks
-from channels_app.models import DeliveryStatus
+from channels_app.models import Delivery, DeliveryStatus, MessageStatus
 from tests.factories import DeviceFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_periodic_reclaim_task_is_scheduled(settings):
-    schedule = settings.CELERY_BEAT_SCHEDULE["reclaim-expired-leases"]
+def stored_send(space) -> tuple:
+    """A send stored as the API stores it, whose chunks were never queued (a dead process)."""
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)  # queued on commit, which this test's transaction never does
+    return message, list(message.deliveries.values_list("id", flat=True))
 
-    assert schedule["task"] == tasks.reclaim_expired_leases.name
-    assert tasks.reclaim_expired_leases.name in current_app.tasks
+
+def test_the_sweep_is_scheduled_on_beat(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE["sweep-deliveries"]
+
+    assert schedule["task"] == tasks.sweep.name
+    assert schedule["schedule"] == settings.PUSHPORT_SWEEP_INTERVAL_SECONDS
+    assert tasks.sweep.name in current_app.tasks
 
 
 def test_the_command_reclaims_an_expired_lease_and_delivers_it(
     configured, iphone, space, apns_fake
 ):
-    message = MessageFactory(space=space, to={"profileId": "alice"})
-    sending.send(message=message)
-    ids = list(message.deliveries.values_list("id", flat=True))
+    message, ids = stored_send(space)
     delivery.claim(delivery_ids=ids, now=timezone.now() - dt.timedelta(hours=1))
     out = io.StringIO()
 
     call_command("reclaim_leases", stdout=out)
 
-    assert out.getvalue().strip() == "Queued 1 deliveries again (expired leases, overdue retries)."
+    assert out.getvalue().strip() == "reclaimed=1 gave_up=0 queued=1"
     assert message.deliveries.get().status == DeliveryStatus.DELIVERED
     assert apns_fake.counts.accepted == 1
 
 
 def test_a_lease_still_running_is_left_alone(configured, iphone, space, apns_fake):
-    message = MessageFactory(space=space, to={"profileId": "alice"})
-    sending.send(message=message)
-    delivery.claim(delivery_ids=[message.deliveries.get().pk], now=timezone.now())
+    message, ids = stored_send(space)
+    delivery.claim(delivery_ids=ids, now=timezone.now())
 
-    assert tasks.reclaim_expired_leases() == 0
+    assert tasks.sweep() == {"reclaimed": 0, "gave_up": 0, "queued": 0}
 
     assert message.deliveries.get().status == DeliveryStatus.SENDING
     assert apns_fake.counts.requests == 0
 
 
-def test_a_retry_waits_for_its_backoff_in_process(configured, iphone, space, apns_fake, settings):
-    settings.PUSHPORT_RETRY_BASE_SECONDS = 0.4
-    settings.PUSHPORT_RETRY_MAX_SECONDS = 0.4
+def test_a_stored_send_whose_chunks_were_never_queued_is_sent_after_the_grace(
+    configured, iphone, pixel, space, apns_fake, fcm_fake, settings
+):
+    message, ids = stored_send(space)
+
+    assert tasks.sweep()["queued"] == 0  # its chunks may still be on their way
+
+    Delivery.objects.update(sweep_after=timezone.now())  # the grace is over
+    assert tasks.sweep()["queued"] == 2
+    assert set(message.deliveries.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
+    assert apns_fake.counts.accepted == 1 and len(fcm_fake.messages_for(pixel.token)) == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+
+
+def test_a_row_is_queued_once_per_grace_not_on_every_sweep(space, iphone, monkeypatch, settings):
+    settings.PUSHPORT_DISPATCH_GRACE_SECONDS = 60
+    queued = []
+    monkeypatch.setattr(tasks, "enqueue_chunks", queued.append)
+    _, ids = stored_send(space)
+    Delivery.objects.update(sweep_after=timezone.now())
+
+    tasks.sweep()
+    tasks.sweep()
+
+    assert queued == [[str(pk) for pk in ids]]
+    later = timezone.now() + dt.timedelta(seconds=61)
+    assert delivery.sweep(now=later).queued == [str(pk) for pk in ids]
+
+
+def test_a_retry_is_sent_by_the_sweep_once_due_and_not_by_the_first_attempt(
+    configured, iphone, space, apns_fake, settings, django_capture_on_commit_callbacks
+):
+    settings.PUSHPORT_RETRY_BASE_SECONDS = 120
+    settings.PUSHPORT_RETRY_MAX_SECONDS = 120
     apns_fake.fail(iphone.token, 503, "ServiceUnavailable", times=1)
     message = MessageFactory(space=space, to={"profileId": "alice"})
-    sending.send(message=message)
     started = timezone.now()
 
-    tasks.deliver_chunk([str(message.deliveries.get().pk)])
+    with django_capture_on_commit_callbacks(execute=True):
+        sending.send(message=message)
 
+    waiting = message.deliveries.get()
+    assert (timezone.now() - started).total_seconds() < 10  # nothing slept for the retry
+    assert (waiting.status, waiting.attempts) == (DeliveryStatus.RETRYING, 1)
+    assert waiting.sweep_after == waiting.next_attempt_at > started + dt.timedelta(seconds=60)
+    assert tasks.sweep()["queued"] == 0
+
+    assert delivery.sweep(now=waiting.next_attempt_at).queued == [str(waiting.pk)]
+    tasks.deliver_chunk([str(waiting.pk)])  # not yet due by the clock: the claim refuses it
+    assert message.deliveries.get().status == DeliveryStatus.RETRYING
+    Delivery.objects.update(next_attempt_at=timezone.now(), sweep_after=timezone.now())
+    tasks.sweep()
     sent = message.deliveries.get()
-    assert sent.status == DeliveryStatus.DELIVERED
-    assert (sent.sent_at - started).total_seconds() >= 0.2
+    assert (sent.status, sent.attempts) == (DeliveryStatus.DELIVERED, 2)
 
 
-def test_in_process_a_retry_waits_behind_the_other_chunks_not_before_them(
-    configured, space, profile, apns_fake, settings, django_capture_on_commit_callbacks
+def test_a_chunk_that_cannot_be_queued_is_left_to_the_sweep_and_the_send_still_commits(
+    configured, iphone, space, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
-    settings.PUSHPORT_DELIVERY_CHUNK_SIZE = 1
-    settings.PUSHPORT_RETRY_BASE_SECONDS = 0.4
-    settings.PUSHPORT_RETRY_MAX_SECONDS = 0.4
-    slow, fast = DeviceFactory.create_batch(2, space=space, profile=profile)
-    apns_fake.fail(slow.token, 503, "ServiceUnavailable", times=1)
+    def broker_down(*args, **options):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.deliver_chunk, "apply_async", broker_down)
     message = MessageFactory(space=space, to={"profileId": "alice"})
 
     with django_capture_on_commit_callbacks(execute=True):
         sending.send(message=message)
 
-    retried, straight = (message.deliveries.get(device=d) for d in (slow, fast))
-    assert (retried.status, retried.attempts) == (DeliveryStatus.DELIVERED, 2)
-    assert straight.attempts == 1
-    assert straight.sent_at < retried.sent_at
-    assert (retried.sent_at - straight.sent_at).total_seconds() >= 0.15
+    assert message.deliveries.get().status == DeliveryStatus.PENDING
+    assert "the sweeper will send them" in caplog.text
 
 
-def test_in_process_a_distant_retry_is_left_for_reclaim_instead_of_holding_the_request(
-    configured, iphone, space, apns_fake, settings
+def test_an_idempotent_replay_of_an_unsent_send_sends_it(
+    configured, iphone, space, apns_fake, django_capture_on_commit_callbacks
 ):
-    settings.PUSHPORT_RETRY_BASE_SECONDS = 120
-    settings.PUSHPORT_RETRY_MAX_SECONDS = 120
-    settings.PUSHPORT_INLINE_RETRY_MAX_SECONDS = 30
-    apns_fake.fail(iphone.token, 503, "ServiceUnavailable", times=1)
-    message = MessageFactory(space=space, to={"profileId": "alice"})
-    sending.send(message=message)
-    started = timezone.now()
+    first = MessageFactory.build(space=space, to={"profileId": "alice"})
+    sending.submit(message=first, idempotency_key="order-1")  # stored; never queued
 
-    tasks.deliver_chunk([str(message.deliveries.get().pk)])
+    again = MessageFactory.build(space=space, to={"profileId": "alice"})
+    replayed, created = sending.submit(message=again, idempotency_key="order-1")
 
-    waiting = message.deliveries.get()
-    assert (timezone.now() - started).total_seconds() < 10
-    assert waiting.status == DeliveryStatus.RETRYING
-    assert waiting.next_attempt_at > timezone.now() + dt.timedelta(seconds=60)
+    assert (replayed.pk, created) == (first.pk, False)
+    assert first.deliveries.get().status == DeliveryStatus.DELIVERED
+    assert apns_fake.counts.accepted == 1
 
 
-def test_reclaim_sends_an_overdue_retry_but_not_one_still_in_its_grace(
-    configured, iphone, space, apns_fake, settings
-):
-    settings.PUSHPORT_RETRY_PICKUP_GRACE_SECONDS = 60
-    message = MessageFactory(space=space, to={"profileId": "alice"})
-    sending.send(message=message)
-    row = message.deliveries.get()
-    row.status = DeliveryStatus.RETRYING
-    row.next_attempt_at = timezone.now() - dt.timedelta(seconds=10)
-    row.save()
-    accepted_before = apns_fake.counts.accepted
+def test_the_embedded_scheduler_starts_only_without_a_broker_and_when_allowed(settings):
+    from channels_app.delivery import scheduler
 
-    assert tasks.reclaim_expired_leases() == 0
-
-    row.next_attempt_at = timezone.now() - dt.timedelta(minutes=5)
-    row.save()
-    assert tasks.reclaim_expired_leases() == 1
-    assert message.deliveries.get().status == DeliveryStatus.DELIVERED
-    assert apns_fake.counts.accepted == accepted_before + 1
+    settings.PUSHPORT_EMBEDDED_SCHEDULER = False
+    assert not scheduler.wanted()
+    settings.PUSHPORT_EMBEDDED_SCHEDULER = True
+    assert scheduler.wanted() == bool(current_app.conf.task_always_eager)

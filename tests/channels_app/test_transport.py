@@ -7,7 +7,6 @@ import secrets
 import socket
 import time
 
-import hpack
 import jwt
 import pytest
 
@@ -210,27 +209,6 @@ def test_a_closed_pool_refuses_new_requests(apns_fake, signed_headers):
             await pool.request(b"POST", device_path(), signed_headers, BODY, 5.0)
 
     on_loop(scenario())
-
-
-def test_the_header_encoder_stays_decodable_as_its_table_fills_and_evicts():
-    encoder, decoder = transport._Encoder(), hpack.Decoder()
-    blocks = []
-    for n in range(300):
-        # Repeated headers, a value that changes now and then (new table entries that evict
-        # old ones), and a per-request value that must never enter the table.
-        headers = [
-            (b":method", b"POST"),
-            (b"authorization", b"bearer token-%d" % (n // 50)),
-            (b"apns-collapse-id", b"x" * 40 + b"%d" % (n // 7)),
-            transport.Unindexed(b":path", b"/3/device/%064x" % n),
-        ]
-        blocks.append((headers, encoder.encode(headers)))
-
-    for headers, block in blocks:
-        assert decoder.decode(block, raw=True) == [(name, value) for name, value in headers]
-    assert not any(
-        b"/3/device/" in name + value for name, value in decoder.header_table.dynamic_entries
-    )
 
 
 def test_the_provider_loop_persists_between_calls():

@@ -31,7 +31,10 @@ WORKER = """
 import sys
 from portal.celery import app
 app.conf.task_default_queue = sys.argv[1]
-app.worker_main(["worker", "--pool=solo", "--loglevel=INFO", "-Q", sys.argv[1]])
+# -B: beat in the same process runs the sweep, which sends retries when due.
+app.worker_main(
+    ["worker", "--pool=solo", "--loglevel=INFO", "-Q", sys.argv[1], "-B", "-s", sys.argv[2]]
+)
 """
 
 SQLITE = connections["default"].vendor == "sqlite"
@@ -105,10 +108,15 @@ def worker(shared_database, broker, apns_fake, fcm_fake, settings, tmp_path):
         "PUSHPORT_RETRY_BASE_SECONDS": "0.2",
         "PUSHPORT_RETRY_MAX_SECONDS": "0.5",
         "PUSHPORT_DELIVERY_CHUNK_SIZE": "2",
+        "PUSHPORT_SWEEP_INTERVAL_SECONDS": "0.5",
     }
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-c", WORKER, queue], cwd=ROOT, env=env, stdout=log, stderr=log
+        [sys.executable, "-c", WORKER, queue, str(tmp_path / "beat-schedule")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     yield process
     process.terminate()

@@ -1,4 +1,4 @@
-"""Send again deliveries of workers that died mid-send, and overdue retries (cron or beat)."""
+"""Sweep once: reclaim expired leases and queue what is due that nobody holds (cron, or by hand)."""
 
 from django.core.management.base import BaseCommand
 
@@ -6,8 +6,13 @@ from channels_app import tasks
 
 
 class Command(BaseCommand):
-    help = "Queue again deliveries whose lease expired and retries that are overdue."
+    help = (
+        "Reclaim deliveries whose worker died (expired leases) and queue every due delivery "
+        "nobody holds (retries, lost tasks); prints what it found by kind."
+    )
 
     def handle(self, *args, **options):
-        count = tasks.reclaim_expired_leases()
-        self.stdout.write(f"Queued {count} deliveries again (expired leases, overdue retries).")
+        counts = tasks.sweep()
+        self.stdout.write(
+            f"reclaimed={counts['reclaimed']} gave_up={counts['gave_up']} queued={counts['queued']}"
+        )

@@ -1,0 +1,123 @@
+"""Claiming deliveries: a conditional update leases due rows to one worker, renewals keep them.
+
+Claimed rows are read as plain fields (one `Claimed` per row, named, no Delivery instances)
+with their messages, so a chunk of thousands costs a few queries.
+"""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import F, Q
+
+from channels_app.models import Delivery, DeliveryStatus, Message
+
+CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+# Written back for every claimed row (recording.py); the rest of a row never changes.
+WRITTEN_FIELDS = (
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "lease_expires_at",
+    "claim_token",
+    "provider_status",
+    "reason",
+    "provider_id",
+    "sent_at",
+    "sweep_after",
+    "updated_at",
+)
+_READ = {
+    "token": F("device__token"),
+    "environment": F("device__environment"),
+    "active": F("device__active"),
+}
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A claimed delivery: what sending reads of it, and the fields its result sets."""
+
+    id: uuid.UUID
+    message_id: uuid.UUID
+    device_id: int
+    platform: str
+    attempts: int
+    provider_id: str
+    sent_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    sweep_after: dt.datetime
+    # Its device, as the claim found it.
+    token: str
+    environment: str
+    active: bool
+    message: Message | None = None
+    status: str = DeliveryStatus.SENDING
+    lease_expires_at: dt.datetime | None = None
+    claim_token: uuid.UUID | None = None
+    provider_status: int | None = None
+    reason: str = ""
+    updated_at: dt.datetime | None = None
+
+    @property
+    def pk(self) -> uuid.UUID:
+        return self.id
+
+
+def lease_until(now: dt.datetime) -> dt.datetime:
+    """When a lease taken or renewed now runs out."""
+    return now + dt.timedelta(seconds=settings.PUSHPORT_DELIVERY_LEASE_SECONDS)
+
+
+def claim(*, delivery_ids, now: dt.datetime) -> tuple[uuid.UUID, list[Claimed]]:
+    """Lease the due, unclaimed deliveries among the ids; two workers never get the same one.
+
+    Taking a row counts an attempt, so a worker that dies mid-send has used one.
+    """
+    token = uuid.uuid4()
+    ids = list(delivery_ids)
+    Delivery.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now),
+        id__in=ids,
+        status__in=CLAIMABLE,
+        attempts__lt=settings.PUSHPORT_DELIVERY_MAX_ATTEMPTS,
+    ).update(
+        status=DeliveryStatus.SENDING,
+        claim_token=token,
+        lease_expires_at=lease_until(now),
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    rows = Delivery.objects.filter(claim_token=token, status=DeliveryStatus.SENDING).values(
+        *(f for f in Claimed.__dataclass_fields__ if f not in _SET_LATER), **_READ
+    )
+    claimed = [Claimed(**row, claim_token=token) for row in rows]
+    messages = Message.objects.in_bulk({delivery.message_id for delivery in claimed})
+    for delivery in claimed:
+        delivery.message = messages[delivery.message_id]
+    return token, claimed
+
+
+# Claimed's fields that are not read from the row: the device's (read through _READ), the
+# message (read in bulk), and what the claim itself set.
+_SET_LATER = frozenset(
+    {
+        *_READ,
+        "message",
+        "status",
+        "lease_expires_at",
+        "claim_token",
+        "provider_status",
+        "reason",
+        "updated_at",
+    }
+)
+
+
+def renew(*, token: uuid.UUID, now: dt.datetime) -> int:
+    """Extend the lease of the rows this claim still holds (those not yet recorded)."""
+    return Delivery.objects.filter(claim_token=token, status=DeliveryStatus.SENDING).update(
+        lease_expires_at=lease_until(now)
+    )

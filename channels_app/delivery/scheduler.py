@@ -1,0 +1,59 @@
+"""The embedded scheduler: without a broker, a server sweeps in a thread of its own.
+
+With Celery, beat runs the sweep task. Without a broker (the embedded default) nothing else
+would: so the first request a server process handles starts a daemon thread that sweeps every
+PUSHPORT_SWEEP_INTERVAL_SECONDS, sending retries when due and whatever a crash left behind.
+The request that stored a send makes only the first attempt; it never sleeps for a retry.
+Management commands start no thread (they serve no request); `manage.py reclaim_leases`
+sweeps once, for cron.
+"""
+
+import logging
+import os
+import threading
+
+from celery import current_app
+from django.conf import settings
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_started_in = 0  # the pid whose thread runs; a forked child starts its own
+
+
+def wanted() -> bool:
+    """Whether this process should sweep by itself: no broker, and the setting allows it."""
+    return settings.PUSHPORT_EMBEDDED_SCHEDULER and bool(current_app.conf.task_always_eager)
+
+
+def ensure_started(**_signal) -> bool:
+    """Start the sweeping thread once per process when wanted(); whether it runs now."""
+    global _started_in
+    pid = os.getpid()
+    if _started_in == pid:
+        return True
+    if not wanted():
+        return False
+    with _lock:
+        if _started_in != pid:
+            stop = threading.Event()
+            threading.Thread(
+                target=_sweep_forever, args=(stop,), name="pushport-sweeper", daemon=True
+            ).start()
+            _started_in = pid
+    return True
+
+
+def _sweep_forever(stop: threading.Event) -> None:
+    from channels_app import tasks  # tasks imports the engine, which imports this module
+
+    interval = settings.PUSHPORT_SWEEP_INTERVAL_SECONDS
+    while not stop.wait(interval):
+        try:
+            tasks.sweep()
+        except Exception:
+            # A database that is away for a moment must not end sweeping for good.
+            logger.exception("delivery sweep failed; trying again in %.0f s", interval)
+        finally:
+            close_old_connections()
