@@ -17,6 +17,10 @@ SESSION_API_PATH = re.compile(r"^/apispaces/(?P<space_id>[^/]+)/(?:sessions|prof
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOW_HEADERS = "content-type, authorization, cache-control, pragma, if-modified-since, if-match"
 PREFLIGHT_MAX_AGE = "600"
+# Schemes a page calling the Session API may have: the web's, and those of the web views
+# hybrid apps run in (Capacitor and Ionic on iOS, Cordova's custom scheme, Tauri). A
+# browser sends the origin as scheme://host[:port] for all of them.
+ORIGIN_SCHEMES = ("https", "http", "capacitor", "ionic", "app", "tauri")
 
 
 def _normalized(origin: str) -> str:

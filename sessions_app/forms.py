@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.utils import timezone
 
+from .cors import ORIGIN_SCHEMES
 from .models import AppMessagingAuth
 
 MIN_SECRET_LENGTH = 16
@@ -23,9 +24,12 @@ def _origin(line: str) -> str:
     if line == "*":
         return line
     parts = urlsplit(line)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ORIGIN_SCHEMES or not parts.hostname:
         raise forms.ValidationError(
-            f"“{line}” is not an origin: write scheme://host[:port], e.g. https://app.example.com"
+            f"“{line}” is not an origin: write scheme://host[:port], e.g. "
+            "https://app.example.com or capacitor://localhost (schemes: "
+            + ", ".join(ORIGIN_SCHEMES)
+            + ")"
         )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise forms.ValidationError(f"“{line}” has a path; an origin is only scheme://host[:port]")

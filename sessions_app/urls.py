@@ -32,9 +32,10 @@ urlpatterns = [
         views.ProfileQueryView.as_view(),
         name="profile-query",
     ),
+    # DELETE only; any other method reaches the profile whose id holds "/devices/".
     path(
         "apispaces/<str:space_id>/profiles/<path:profile_id>/devices/<str:device_id>",
-        views.ProfileDeviceView.as_view(),
+        views.profile_or_device,
         name="profile-device",
     ),
     path(

@@ -1,5 +1,6 @@
 """Session API views (Comapi-compatible): thin, each validating, calling one service, rendering."""
 
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -387,3 +388,28 @@ class CpaasAnonTokenView(AnonTokenMixin, CpaasApiView):
     )
     def get(self, request):
         return self.mint(request, auth_for_space(request.auth.space_id))
+
+
+_profile_view = ProfileView.as_view()
+_profile_device_view = ProfileDeviceView.as_view()
+
+
+@csrf_exempt
+def profile_or_device(request, space_id, profile_id, device_id):
+    """profiles/{a}/devices/{b}: a server's DELETE of a device, or the profile "{a}/devices/{b}".
+
+    The SDK encodes a "/" in a profile id as %2F, which is decoded before routing, so an id
+    holding "/devices/" arrives like the device route. Only the device route has DELETE and
+    only the profile has the Session API's methods, so the method tells them apart.
+    """
+    if request.method == "DELETE":
+        return _profile_device_view(
+            request, space_id=space_id, profile_id=profile_id, device_id=device_id
+        )
+    return _profile_view(request, space_id=space_id, profile_id=f"{profile_id}/devices/{device_id}")
+
+
+# What the OpenAPI generator reads off a route's view: this route is documented as the
+# device DELETE it is for servers (the profile methods are documented on profiles/{id}).
+profile_or_device.cls = ProfileDeviceView
+profile_or_device.initkwargs = {}

@@ -318,6 +318,17 @@ class TestAppMessagingAuth:
         auth = AppMessagingAuth.objects.get(space=space)
         assert auth.allowed_origins == ["https://app.example.com", "*", "http://localhost:3000"]
 
+    def test_the_origins_of_hybrid_app_web_views_are_accepted(self, owner_client, space):
+        origins = "capacitor://localhost\nIONIC://localhost\napp://localhost\ntauri://localhost"
+        post(owner_client, space, "auth", **auth_fields(cors_origins=origins))
+        auth = AppMessagingAuth.objects.get(space=space)
+        assert auth.allowed_origins == [
+            "capacitor://localhost",
+            "ionic://localhost",
+            "app://localhost",
+            "tauri://localhost",
+        ]
+
 
 class TestFcm:
     def test_a_good_service_account_saves_and_shows_only_its_identity(self, owner_client, space):

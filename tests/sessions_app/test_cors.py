@@ -98,3 +98,14 @@ def test_other_routes_are_left_alone(api, auth):
     )
 
     assert "Access-Control-Allow-Origin" not in response
+
+
+@pytest.mark.parametrize("origin", ["capacitor://localhost", "ionic://localhost"])
+def test_a_hybrid_apps_web_view_origin_may_call_the_session_api(api, auth, origin):
+    auth.cors_origins = origin
+    auth.save()
+
+    response = preflight(api, f"{base(auth.space_id)}/sessions", origin=origin, method="POST")
+
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == origin

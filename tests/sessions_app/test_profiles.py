@@ -1,6 +1,7 @@
 """Profiles through the Session API: own profile only, ETags, If-Match, reserved fields."""
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
@@ -211,3 +212,19 @@ def test_changing_a_server_field_is_still_refused(alice, field, value):
     body = response.json()
     assert body["code"] == "profile_field_reserved"
     assert body["details"]["fields"] == [field]
+
+
+@pytest.mark.parametrize("profile_id", ["team/devices/phone", "a/b/devices/c"])
+def test_a_profile_id_holding_devices_is_a_profile_not_the_device_route(auth, profile_id):
+    client, _ = open_session(auth, profile_id=profile_id)
+    # The SDK encodes the "/" (encodeURIComponent); the server decodes it before routing.
+    url = f"{base(auth.space_id)}/profiles/{quote(profile_id, safe='')}"
+
+    read = client.get(url)
+    assert read.status_code == 200, read.content
+    assert read.json()["id"] == profile_id
+    patch = client.patch(url, {"x": 1}, format="json", HTTP_IF_MATCH=read["ETag"])
+    assert patch.status_code == 200, patch.content
+    put = client.put(url, {"y": 2}, format="json")
+    assert put.status_code == 200, put.content
+    assert Profile.objects.get(profile_id=profile_id).data == {"y": 2}
