@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from channels_app import providers
+from channels_app import metrics, providers
 from channels_app.models import Health
 from channels_app.payloads import PayloadError
 from channels_app.providers import runner
@@ -47,6 +47,8 @@ def deliver_chunk(*, delivery_ids) -> Counter:
     for delivery in todo:
         recorder.add(delivery, Result(Outcome.UNSENT, reason="not sent: connection refused"))
     recorder.flush()
+    for platform, outcomes in recorder.by_platform.items():
+        metrics.record_outcomes(platform, outcomes)
     _log({delivery.message_id for delivery in claimed}, recorder.outcomes)
     return recorder.outcomes
 

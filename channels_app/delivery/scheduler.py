@@ -11,6 +11,7 @@ sweeps once, for cron.
 import logging
 import os
 import threading
+import time
 
 from celery import current_app
 from django.conf import settings
@@ -37,19 +38,17 @@ def ensure_started(**_signal) -> bool:
         return False
     with _lock:
         if _started_in != pid:
-            stop = threading.Event()
-            threading.Thread(
-                target=_sweep_forever, args=(stop,), name="pushport-sweeper", daemon=True
-            ).start()
+            threading.Thread(target=_sweep_forever, name="pushport-sweeper", daemon=True).start()
             _started_in = pid
     return True
 
 
-def _sweep_forever(stop: threading.Event) -> None:
+def _sweep_forever() -> None:
     from channels_app import tasks  # tasks imports the engine, which imports this module
 
     interval = settings.PUSHPORT_SWEEP_INTERVAL_SECONDS
-    while not stop.wait(interval):
+    while True:
+        time.sleep(interval)
         try:
             tasks.sweep()
         except Exception:

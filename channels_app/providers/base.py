@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from channels_app import metrics
 from channels_app.providers import runner
 from channels_app.providers.transport import (
     ConnectionLost,
@@ -204,11 +205,14 @@ class Provider:
             for index in range(len(items)):
                 settle(index, unavailable)
         else:
-            stale = await _Flight(sender, items, range(len(items)), settle, final=False).run()
+            flight = functools.partial(
+                _Flight, sender, items, settle=settle, platform=self.platform
+            )
+            stale = await flight(range(len(items)), final=False).run()
             if stale:
                 replacement = await sender.reauthenticate()
                 if replacement is None:
-                    await _Flight(sender, items, stale, settle, final=True).run()
+                    await flight(stale, final=True).run()
                 else:
                     for index in stale:
                         settle(index, replacement)
@@ -231,13 +235,14 @@ class _Flight:
     back by run() instead of settled, unless this is the `final` flight.
     """
 
-    def __init__(self, sender: Sender, items, indexes, settle, *, final: bool):
+    def __init__(self, sender: Sender, items, indexes, *, settle, platform: str, final: bool):
         self.sender = sender
+        self.platform = platform
         self.items = items
         self.todo = deque(indexes)
         self.settle = settle
         self.final = final
-        self.in_flight: dict[int, tuple[H2Pool, asyncio.Future]] = {}
+        self.in_flight: dict[int, tuple[H2Pool, asyncio.Future, float]] = {}
         self.refusal: Result | None = None
         self.stale: list[int] = []
         self.done = asyncio.get_running_loop().create_future()
@@ -256,7 +261,7 @@ class _Flight:
             future = request.pool.submit(
                 b"POST", request.path, request.headers, request.body, request.timeout
             )
-            in_flight[index] = (request.pool, future)
+            in_flight[index] = (request.pool, future, time.monotonic())
             future.add_done_callback(functools.partial(self._answered, index))
         if self.refusal is not None and todo:
             unsent = not_sent(self.refusal)
@@ -266,13 +271,14 @@ class _Flight:
             self.done.set_result(None)
 
     def _answered(self, index: int, future: asyncio.Future) -> None:
-        del self.in_flight[index]
+        started = self.in_flight.pop(index)[2]
         sender = self.sender
         if future.cancelled():
             result = not_sent(self.refusal)
         elif (error := future.exception()) is not None:
             result = sender.failed(error)
         else:
+            metrics.observe_provider_latency(self.platform, time.monotonic() - started)
             result = sender.classify(future.result())
         if not self.final and sender.stale_authentication(result):
             self.stale.append(index)
@@ -282,7 +288,7 @@ class _Flight:
                 self.refusal = result
                 # What still waits for a stream in a pool is not on the wire: never send it.
                 waiting: dict[H2Pool, list] = {}
-                for pool, pending in self.in_flight.values():
+                for pool, pending, _ in self.in_flight.values():
                     waiting.setdefault(pool, []).append(pending)
                 for pool, futures in waiting.items():
                     pool.cancel_queued(futures)

@@ -472,9 +472,8 @@ def test_no_log_at_debug_shows_the_provider_token(apns_fake, provider, credentia
         results = provider.send(credential, push_items(3))
 
     # The fake decodes (and hpack logs) the same requests in its own thread: only ours count.
-    ours = "\n".join(
-        r.getMessage() for r in caplog.records if r.threadName in ("MainThread", "pushport-providers")
-    )
+    threads = ("MainThread", "pushport-providers")
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.threadName in threads)
     assert outcomes(results) == [Outcome.DELIVERED] * 3
     assert "Adding b'authorization'=b'SENSITIVE_REDACTED'" in ours  # hpack did log the header
     assert "eyJ" not in ours and "bearer" not in ours.lower()

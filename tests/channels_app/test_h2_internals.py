@@ -1,4 +1,4 @@
-"""The one place that uses h2's and hpack's internals: it fails loudly when an upgrade moves them."""
+"""The one place using h2's and hpack's internals fails loudly when an upgrade moves them."""
 
 import inspect
 import logging

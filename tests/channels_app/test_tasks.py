@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from channels_app import delivery, sending, tasks
 from channels_app.models import Delivery, DeliveryStatus, MessageStatus
-from tests.factories import DeviceFactory, MessageFactory
+from tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_a_lease_still_running_is_left_alone(configured, iphone, space, apns_fak
 def test_a_stored_send_whose_chunks_were_never_queued_is_sent_after_the_grace(
     configured, iphone, pixel, space, apns_fake, fcm_fake, settings
 ):
-    message, ids = stored_send(space)
+    message, _ = stored_send(space)
 
     assert tasks.sweep()["queued"] == 0  # its chunks may still be on their way
 
