@@ -123,6 +123,25 @@ async function main() {
   result.profileAfterRevocation = await sdk.services.profile.getMyProfile();
   result.sessionAfterRevocation = await sdk.startSession();
 
+  // An app's read-modify-write: the server's own fields (_createdOn...) go back unchanged.
+  const mine = await sdk.services.profile.getMyProfile();
+  mine.score = 1;
+  result.roundTrip = await sdk.services.profile
+    .updateMyProfile(mine)
+    .then((profile) => ({ statusCode: 200, profile }), failure);
+
+  // Revoked again, then a push registration: the SDK gets a 401, authenticates again and
+  // repeats PUT sessions/{the old id}/push with the new session's token.
+  const revokedAgain = await fetch(
+    `${baseUrl}/cpaas/sessions/${result.sessionAfterRevocation.id}`,
+    { method: "DELETE", headers: { Authorization: `Basic ${basic}` } }
+  );
+  result.revokedAgainStatus = revokedAgain.status;
+  result.pushAfterRevocation = await sdk.device
+    .setAPNSPushDetails("com.example.ios", Environment.production, "e5f6a7b8".repeat(8))
+    .then((ok) => ({ statusCode: 200, ok }), failure);
+  result.sessionAfterPushRetry = await sdk.startSession();
+
   result.ended = await sdk.endSession();
   result.authChallenges = authChallenges;
   result.requests = requests;

@@ -101,12 +101,12 @@ def test_the_sdk_registers_push_details_as_devices_of_its_profile(flow):
     assert output["fcmRegistered"] is True
     assert output["apnsRegistered"] is True
     profile = Profile.objects.get(space=auth.space, profile_id="anon_visitor-42")
-    apns = Device.objects.get(space=auth.space, platform=Platform.IOS)
+    apns = Device.objects.get(space=auth.space, platform=Platform.IOS, token="a1b2c3d4" * 8)
     assert apns.profile == profile
-    assert apns.token == "a1b2c3d4" * 8
     assert apns.app_id == "com.example.ios"
     assert apns.environment == "development"
-    assert apns.active is True
+    # Active until the flow's last registration replaced it (see the push retry test).
+    assert apns.deactivation_reason == "replaced"
     # The APNs details replaced the FCM ones the same session had registered first.
     fcm = Device.objects.get(space=auth.space, platform=Platform.ANDROID)
     assert fcm.token == "fcm-registration-token-from-sdk"
@@ -117,7 +117,7 @@ def test_the_sdk_registers_push_details_as_devices_of_its_profile(flow):
 
 
 def test_the_sdk_reads_and_writes_its_profile_with_etags(flow):
-    auth, output = flow
+    _, output = flow
     assert output["profile"]["id"] == "anon_visitor-42"
     assert "_createdOn" in output["profile"]
     assert output["updated"]["nickname"] == "Ada"
@@ -125,9 +125,6 @@ def test_the_sdk_reads_and_writes_its_profile_with_etags(flow):
     assert output["patched"]["colour"] == "green"
     assert output["stalePatch"]["statusCode"] == 412
     assert output["stalePatch"]["response"]["code"] == "etag_mismatch"
-    profile = Profile.objects.get(space=auth.space, profile_id="anon_visitor-42")
-    assert profile.data == {"nickname": "Ada", "colour": "green"}
-
     calls = [(r["method"], r["path"].split("/", 3)[3]) for r in output["requests"]]
     session_id = output["session"]["id"]
     assert calls == [
@@ -143,7 +140,13 @@ def test_the_sdk_reads_and_writes_its_profile_with_etags(flow):
         ("GET", "sessions/start"),
         ("POST", "sessions"),
         ("GET", "profiles/anon_visitor-42"),
-        ("DELETE", f"sessions/{output['sessionAfterRevocation']['id']}"),
+        ("GET", "profiles/anon_visitor-42"),
+        ("PUT", "profiles/anon_visitor-42"),
+        ("PUT", f"sessions/{output['sessionAfterRevocation']['id']}/push"),
+        ("GET", "sessions/start"),
+        ("POST", "sessions"),
+        ("PUT", f"sessions/{output['sessionAfterRevocation']['id']}/push"),
+        ("DELETE", f"sessions/{output['sessionAfterPushRetry']['id']}"),
     ]
     put, patch = output["requests"][5], output["requests"][6]
     # The SDK sent back the ETags it read, which Pushport accepted.
@@ -152,26 +155,50 @@ def test_the_sdk_reads_and_writes_its_profile_with_etags(flow):
 
 
 def test_a_revoked_session_makes_the_sdk_authenticate_again_and_retry(flow):
-    auth, output = flow
+    _, output = flow
     assert output["revokedStatus"] == 204
     assert output["profileAfterRevocation"]["nickname"] == "Ada"
-    assert output["authChallenges"] == 2
+    assert output["authChallenges"] == 3
     first, second = output["session"], output["sessionAfterRevocation"]
     assert second["id"] != first["id"]
     assert second["profileId"] == first["profileId"]
     statuses = [r["status"] for r in output["requests"]]
-    assert statuses == [200, 201, 204, 204, 200, 200, 200, 412, 401, 200, 201, 200, 204]
-    # The SDK re-sent its APNs details with the new session: the device follows it.
-    apns = Device.objects.get(space=auth.space, platform=Platform.IOS)
-    assert str(apns.session_id) == second["id"]
-    assert apns.active and apns.environment == "development"
+    assert statuses[:12] == [200, 201, 204, 204, 200, 200, 200, 412, 401, 200, 201, 200]
+    # The SDK re-sent its APNs details with the new session, which says so in its answer.
+    assert second["push"] == {
+        "apns": {
+            "bundleId": "com.example.ios",
+            "environment": "development",
+            "token": "a1b2c3d4" * 8,
+        }
+    }
+
+
+def test_the_sdks_profile_read_modify_write_keeps_the_servers_fields(flow):
+    auth, output = flow
+    assert output["roundTrip"]["statusCode"] == 200, output["roundTrip"]
+    assert output["roundTrip"]["profile"]["score"] == 1
+    profile = Profile.objects.get(space=auth.space, profile_id="anon_visitor-42")
+    assert profile.data == {"nickname": "Ada", "colour": "green", "score": 1}
+
+
+def test_push_details_retried_on_the_old_session_url_reach_the_new_session(flow):
+    auth, output = flow
+    assert output["revokedAgainStatus"] == 204
+    assert output["pushAfterRevocation"] == {"statusCode": 200, "ok": True}
+    statuses = [r["status"] for r in output["requests"]]
+    assert statuses[12:] == [200, 200, 401, 200, 201, 204, 204]
+    third = output["sessionAfterPushRetry"]
+    apns = Device.objects.get(space=auth.space, platform=Platform.IOS, token="e5f6a7b8" * 8)
+    assert str(apns.session_id) == third["id"]
+    assert apns.active and apns.environment == "production"
 
 
 def test_ending_the_session_keeps_the_profile_and_its_devices(flow):
     auth, output = flow
     assert output["ended"] is True
     sessions = Session.objects.filter(space=auth.space)
-    assert sessions.count() == 2
+    assert sessions.count() == 3
     assert not sessions.filter(is_active=True).exists()
     assert all(session.ended_at for session in sessions)
     profile = Profile.objects.get(space=auth.space, profile_id="anon_visitor-42")
