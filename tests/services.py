@@ -37,3 +37,11 @@ def node_binary() -> str:
     if node is None or shutil.which("npm") is None:
         unavailable("Node.js and npm are not installed (needed for the SDK test)")
     return node
+
+
+def redis_server_binary() -> str:
+    """The path of redis-server, for tests that kill and restart a broker of their own."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        unavailable("redis-server is not installed (needed to restart a broker empty)")
+    return binary
