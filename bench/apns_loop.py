@@ -130,6 +130,7 @@ def provider_loop(fake, key_pem: bytes, tokens: list[str], chunk: int, in_flight
     from channels_app.providers.base import Outcome, PushItem
 
     settings.PUSHPORT_PROVIDER_CA_BUNDLE = fake.ca_file
+    settings.PUSHPORT_APNS_ENDPOINT_ALLOWLIST = [fake.host]
     credential = ApnsCredential(
         kind=ApnsKind.TOKEN,
         bundle_id=TOPIC,

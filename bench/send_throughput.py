@@ -444,6 +444,8 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "PUSHPORT_PROVIDER_CA_BUNDLE": apns_fake.ca_file,
+        # The bench's APNs credential points at the fake: the operator allows that host.
+        "PUSHPORT_APNS_ENDPOINT_ALLOWLIST": apns_fake.host,
         "PUSHPORT_FCM_BASE_URL": fcm_fake.base_url,
         "CELERY_BROKER_URL": args.broker_url if args.workers else "",
     }
