@@ -5,6 +5,15 @@ with registered public keys or the TLS client certificate, enforces the header, 
 token-refresh rules, starts each connection at one concurrent stream until a valid token
 arrives, answers scripted failures per device token, can send GOAWAY, and records every
 accepted notification. Run `python -m tests.fakes.apns` to serve it alone (for h2load).
+
+Test controls: `fail(token, status, reason, times=)` and `stall(token)` per device token,
+`goaway_after_accepting(n)` and `goaway_now()`, `register_device`, `advance` (the clock),
+`reset()`; and the faults shared with the FCM fake and both Node fakes (server.py):
+`fail_share(share, status=503, reason="ServiceUnavailable", retry_after=None)`,
+`reset_share`, `hold_answers`, `goaway_every` (debug data {"reason": "Shutdown"}),
+`drop_every`, `clear_faults`, and the per-token counts `received_by_token()`,
+`accepted_by_token()`, `answered_by_token()`. A share failure hits only requests that pass
+every check and scripted failure, so it stands for Apple failing a good request.
 """
 
 import collections
@@ -49,6 +58,13 @@ PUSH_TYPE_SUFFIX = {
     "widgets": ".push-type.widgets",
     "controls": ".push-type.controls",
 }
+# What fail_share answers when given a status alone, and what goaway_every says.
+SHARE_FAILURE_REASONS = {
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+}
+GOAWAY_REASON = "Shutdown"
 TOKEN_LIFETIME = 3600
 TOKEN_UPDATE_INTERVAL = 20 * 60
 _UUID = re.compile(rb"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -56,10 +72,11 @@ _HEX = re.compile(rb"^[0-9a-fA-F]+$")
 
 
 class Refusal(Exception):
-    def __init__(self, status: int, reason: str, timestamp: int | None = None):
+    def __init__(self, status: int, reason: str, timestamp: int | None = None, retry_after=None):
         self.status = status
         self.reason = reason
         self.timestamp = timestamp
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -109,7 +126,6 @@ class _ServerConnection(ServerConnection):
     def __init__(self, fake: "FakeApns", environment: str):
         super().__init__(fake)
         self.environment = environment
-        self.answered = 0
         self.held: set[int] = set()
         self.certificate_der = None
         self.token = None
@@ -141,14 +157,9 @@ class _ServerConnection(ServerConnection):
     def _stream_reset(self, stream_id: int) -> bool:
         held = stream_id in self.held
         self.held.discard(stream_id)
-        unread = super()._stream_reset(stream_id)
-        if unread or held:
+        if held:
             self.open_streams -= 1
-        return unread
-
-    def _read_done(self):
-        self.open_streams -= self.answered
-        self.answered = 0
+        return super()._stream_reset(stream_id)
 
     def _answer(self, stream_id: int, headers, body: bytes):
         fake = self.fake
@@ -164,6 +175,11 @@ class _ServerConnection(ServerConnection):
             failure = take_scripted(fake.failures, token)
             if failure is not None:
                 raise Refusal(failure.status, failure.reason, failure.timestamp)
+            failure = fake.faults.failure()
+            if failure is not None:
+                raise Refusal(
+                    failure["status"], failure["reason"], retry_after=failure["retry_after"]
+                )
         except Refusal as refusal:
             fake.counts.reasons[refusal.reason] += 1
             if refusal.status != 410:
@@ -176,9 +192,10 @@ class _ServerConnection(ServerConnection):
                 refusal.status,
                 apns_id,
                 json.dumps(error).encode(),
+                retry_after=refusal.retry_after,
             )
             return
-        fake.counts.accepted += 1
+        fake._accept(token)
         self._set_stream_limit(None)
         if fake.keep_records:
             fake.notifications.append(
@@ -189,7 +206,7 @@ class _ServerConnection(ServerConnection):
                     payload=json.loads(body),
                 )
             )
-        self._respond(stream_id, 200, apns_id, b"")
+        self._respond(stream_id, 200, apns_id, b"", accepted_token=token)
         if fake.goaway_after is not None:
             fake.goaway_after -= 1
             if fake.goaway_after <= 0:
@@ -314,20 +331,30 @@ class _ServerConnection(ServerConnection):
             limit = self.fake.max_streams if lowered is None else lowered
             self.h2.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: limit})
 
-    def _respond(self, stream_id: int, status: int, apns_id: bytes | None, body: bytes):
-        # The stream counts as open until the answer is written, at the end of this read.
-        self.answered += 1
+    def _respond(
+        self,
+        stream_id: int,
+        status: int,
+        apns_id: bytes | None,
+        body: bytes,
+        *,
+        retry_after=None,
+        accepted_token: str | None = None,
+    ):
         headers = [(b":status", str(status).encode())]
         headers.append(NeverIndexedHeaderTuple(b"apns-id", apns_id or str(uuid.uuid4()).encode()))
         if body:
             headers.append((b"content-type", b"application/json"))
             headers.append((b"content-length", str(len(body)).encode()))
-        try:
+        if retry_after is not None:
+            headers.append((b"retry-after", str(retry_after).encode()))
+
+        def send():
             self.h2.send_headers(stream_id, headers, end_stream=not body)
             if body:
                 self.h2.send_data(stream_id, body, end_stream=True)
-        except h2.exceptions.StreamClosedError:
-            pass  # the client gave up on it
+
+        self._reply(stream_id, accepted_token, send)
 
     def goaway(self, reason: str | None, last_stream_id: int | None = None):
         debug = json.dumps({"reason": reason}).encode() if reason else b""
@@ -342,6 +369,9 @@ class _ServerConnection(ServerConnection):
 
 class FakeApns(FakeServer):
     """The fake server; `start()` runs it in a background thread."""
+
+    SHARE_FAILURE_REASONS = SHARE_FAILURE_REASONS
+    GOAWAY_REASON = GOAWAY_REASON
 
     def __init__(self, *, ca: TestCA | None = None, initial_streams: int = 1, max_streams=1000):
         super().__init__()
@@ -359,7 +389,8 @@ class FakeApns(FakeServer):
     # test controls
 
     def reset(self):
-        """Forget failures, records, counts and clock moves (keys and topics stay)."""
+        """Forget failures, faults, records, counts and clock moves (keys and topics stay)."""
+        self._reset_faults_and_tokens()
         self.failures: dict[str, Failure] = {}
         self.stalled: set[str] = set()
         self.device_environments: dict[str, str] = {}
@@ -427,6 +458,12 @@ class FakeApns(FakeServer):
 
     # server internals
 
+    def _token_of(self, headers, body: bytes) -> str | None:
+        for name, value in headers:
+            if name == b":path" and value.startswith(b"/3/device/"):
+                return value[len(b"/3/device/") :].decode("utf-8", "replace") or None
+        return None
+
     def _verified(self, token: bytes) -> tuple:
         cached = self._verified_tokens.get(token)
         if cached is None:
@@ -478,19 +515,31 @@ class FakeApns(FakeServer):
 class FastFakeApns(NodeFake):
     """The same fake on Node's native HTTP/2 server (apns_fast.mjs), for benchmarks.
 
-    It keeps the checks, the stream-limit and token rules and the error bodies, but not the
-    test controls (scripted failures, records, GOAWAY, clock); `counts()` asks the Node process.
+    It keeps the checks, the stream-limit and token rules, the error bodies and the shared
+    faults and per-token counts (server.FaultControls, also as `start(faults=spec)`), but not
+    the per-token test controls (scripted failures, records, clock); `counts()` asks Node.
     """
 
     SCRIPT = Path(__file__).with_name("apns_fast.mjs")
     NAME = "APNs"
+    SHARE_FAILURE_REASONS = SHARE_FAILURE_REASONS
+    GOAWAY_REASON = GOAWAY_REASON
 
     def __init__(
         self, *, node: str, ca: TestCA | None = None, max_streams: int = 1000, workers: int = 1
     ):
         super().__init__(node=node, ca=ca, max_streams=max_streams, workers=workers)
 
-    def start(self, *, key_id: str, team_id: str, private_or_public_key, topic: str, port=0):
+    def start(
+        self,
+        *,
+        key_id: str,
+        team_id: str,
+        private_or_public_key,
+        topic: str,
+        port=0,
+        faults: dict | None = None,
+    ):
         """Start Node, accepting tokens of this key (key object or PEM) for this topic."""
         key = _public_key(private_or_public_key)
         public_pem = key.public_bytes(
@@ -502,6 +551,7 @@ class FastFakeApns(NodeFake):
             team_id=team_id,
             public_key_pem=public_pem.decode(),
             topic=topic,
+            faults=faults,
         )
         return self
 

@@ -2,12 +2,14 @@
 // fake (tests/fakes/apns.py) would limit. Same rules: ES256 provider tokens verified with the
 // registered public key (kid, iss, age, the 20-minute rotation rule per connection), one stream
 // until the first valid token, Apple's header, size and payload checks and error bodies.
-// It speaks node_fake.mjs's protocol; what it keeps is per connection, so it runs as workers.
+// It speaks node_fake.mjs's protocol, faults and per-token counts included (a share failure
+// hits only requests that pass every check); what it keeps is per connection, so it runs
+// as workers.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http2 from "node:http2";
 
-import { runFake } from "./node_fake.mjs";
+import { arrive, reply, runFake, shareFailure } from "./node_fake.mjs";
 
 const PUSH_TYPE_SUFFIX = {
   alert: "", background: "", location: ".location-query", voip: ".voip",
@@ -22,10 +24,11 @@ const TOKEN_LIFETIME = 3600;
 const TOKEN_UPDATE_INTERVAL = 20 * 60;
 
 class Refusal extends Error {
-  constructor(status, reason) {
+  constructor(status, reason, retryAfter = null) {
     super(reason);
     this.status = status;
     this.reason = reason;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -140,25 +143,36 @@ function check(session, headers, rawHeaders = [], body) {
     throw new Refusal(400, "BadRequestPayload");
   }
   if (!HEX.test(token)) throw new Refusal(400, "BadDeviceToken");
+  return token;
 }
 
 function answer(stream, headers, rawHeaders, body) {
   counts.requests += 1;
   const apnsId = headers["apns-id"] || crypto.randomUUID();
+  let token;
   try {
-    check(stream.session, headers, rawHeaders, body);
+    token = check(stream.session, headers, rawHeaders, body);
+    const failure = shareFailure();
+    if (failure) throw new Refusal(failure.status, failure.reason, failure.retry_after);
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
     counts.reasons[error.reason] = (counts.reasons[error.reason] || 0) + 1;
     const json = JSON.stringify({ reason: error.reason });
-    stream.respond({
+    const answerHeaders = {
       ":status": error.status, "apns-id": apnsId, "content-type": "application/json",
-    });
-    stream.end(json);
+    };
+    if (error.retryAfter !== null && error.retryAfter !== undefined) {
+      answerHeaders["retry-after"] = String(error.retryAfter);
+    }
+    reply(stream, null, answerHeaders, json);
     return;
   }
   counts.accepted += 1;
-  stream.respond({ ":status": 200, "apns-id": apnsId }, { endStream: true });
+  reply(stream, token, { ":status": 200, "apns-id": apnsId }, null);
+}
+
+function tokenOf(path) {
+  return path && path.startsWith("/3/device/") ? path.slice("/3/device/".length) : null;
 }
 
 function start(configuration) {
@@ -180,7 +194,11 @@ function start(configuration) {
   server.on("stream", (stream, headers, flags, rawHeaders) => {
     const chunks = [];
     stream.on("data", (chunk) => chunks.push(chunk));
-    stream.on("end", () => answer(stream, headers, rawHeaders, Buffer.concat(chunks)));
+    stream.on("end", () => {
+      if (arrive(stream, tokenOf(headers[":path"]))) {
+        answer(stream, headers, rawHeaders, Buffer.concat(chunks));
+      }
+    });
     stream.on("error", () => {});
   });
   return server;

@@ -5,9 +5,18 @@ the registered public key) and FCM HTTP v1 `messages:send` (checking the bearer 
 issued, the project, and the message the way Google documents), answers FCM's error bodies,
 scripted failures per device token, stalls, stream resets and GOAWAY on demand, and records
 and counts every accepted message. Run `python -m tests.fakes.fcm` to serve it alone (h2load).
+
+Test controls: `fail(token, status, error_code, times=, retry_after=)`, `stall(token)` and
+`reset_stream(token)` per device token, `goaway_after_accepting(n)`, `revoke_access_tokens`,
+`token_lifetime`, `reset()`; and the faults shared with the APNs fake and both Node fakes
+(server.py), which spare the token endpoint: `fail_share(share, status=503,
+reason="UNAVAILABLE", retry_after=None)` (an FCM error body whose errorCode is `reason`),
+`reset_share`, `hold_answers` (`delay_answers` is its old name), `goaway_every`,
+`drop_every`, `clear_faults`, and the per-token counts (the token is message.token)
+`received_by_token()`, `accepted_by_token()`, `answered_by_token()`. A share failure hits
+only messages that pass every check and scripted failure.
 """
 
-import asyncio
 import collections
 import json
 import re
@@ -115,6 +124,14 @@ _TTL = re.compile(r"^(\d+)(\.\d{1,9})?s$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_:.\-]{16,4096}$")
 _TOPIC = re.compile(r"^[a-zA-Z0-9\-_.~%]+$")
 _JSON = [(b"content-type", b"application/json; charset=UTF-8")]
+# What fail_share answers when given a status alone (the errorCode), and Google's wording.
+SHARE_FAILURE_REASONS = {429: "QUOTA_EXCEEDED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+SHARE_FAILURE_MESSAGES = {
+    429: "Quota exceeded for quota metric 'Send requests'.",
+    500: "Internal error encountered.",
+    503: "The service is currently unavailable.",
+}
+GOAWAY_REASON = None  # Google's GOAWAY carries no debug data a client reads
 
 
 class FcmRefusal(Exception):
@@ -196,6 +213,9 @@ class _ServiceAccount:
 class FakeFcm(FakeServer):
     """The fake server; `start()` runs it in a background thread."""
 
+    SHARE_FAILURE_REASONS = SHARE_FAILURE_REASONS
+    GOAWAY_REASON = GOAWAY_REASON
+
     def __init__(self, *, ca: TestCA | None = None, max_streams: int = 100):
         super().__init__()
         self._own_ca = ca is None
@@ -213,14 +233,14 @@ class FakeFcm(FakeServer):
     # test controls
 
     def reset(self):
-        """Forget failures, records, counts and issued tokens (service accounts stay)."""
+        """Forget failures, faults, records, counts and issued tokens (accounts stay)."""
+        self._reset_faults_and_tokens()
         self.failures: dict[str, Failure] = {}
         self.sent: list[Sent] = []
         self.counts = Counts()
         self.access_tokens: dict[str, float] = {}
         self.token_lifetime = 3600
         self.goaway_after: int | None = None
-        self.answer_delay = 0.0
 
     @property
     def base_url(self) -> str:
@@ -265,7 +285,7 @@ class FakeFcm(FakeServer):
 
     def delay_answers(self, seconds: float):
         """Hold every HTTP/2 answer this long (requests pile up as streams in flight)."""
-        self.answer_delay = seconds
+        self.hold_answers(seconds)
 
     def goaway_after_accepting(self, count: int):
         """Send GOAWAY (and close) once `count` more messages were accepted."""
@@ -281,13 +301,17 @@ class FakeFcm(FakeServer):
     # request handling, shared by both protocols
 
     def handle(self, method: bytes, path: bytes, headers: dict, body: bytes):
-        """One request: (status, headers, body), or None when it must not be answered."""
+        """One request: (status, headers, body, accepted token), or "stall" or "reset".
+
+        The accepted token is None unless a message was accepted ("" for a topic message).
+        """
         path_text = path.decode("utf-8", "replace")
         if path_text == "/token":
-            return self._token(method, body)
+            return (*self._token(method, body), None)
         match = _SEND_PATH.match(path_text)
         if match is None:
-            return FcmRefusal(404, f"Requested entity was not found: {path_text}").response()
+            refusal = FcmRefusal(404, f"Requested entity was not found: {path_text}")
+            return (*refusal.response(), None)
         self.counts.requests += 1
         try:
             if method != b"POST":
@@ -306,19 +330,29 @@ class FakeFcm(FakeServer):
                     else None,
                     retry_after=failure.retry_after,
                 )
+            share_failure = self.faults.failure() if not validate_only else None
+            if share_failure is not None:
+                status = share_failure["status"]
+                raise FcmRefusal(
+                    status,
+                    SHARE_FAILURE_MESSAGES.get(status, "scripted"),
+                    share_failure["reason"],
+                    retry_after=share_failure["retry_after"],
+                )
         except FcmRefusal as refusal:
             self.counts.errors[refusal.error_code or STATUS_NAMES.get(refusal.status)] += 1
-            return refusal.response()
+            return (*refusal.response(), None)
         project_id = match.group(1)
         name = f"projects/{project_id}/messages/{secrets.token_hex(8)}"
         if validate_only:
             self.counts.validated += 1
-            return 200, _JSON, json.dumps({"name": f"projects/{project_id}/messages/fake"}).encode()
-        self.counts.accepted += 1
+            answer = json.dumps({"name": f"projects/{project_id}/messages/fake"}).encode()
+            return 200, _JSON, answer, None
+        self._accept(token)
         if self.keep_records:
             printable = {k.decode(): v.decode("utf-8", "replace") for k, v in headers.items()}
             self.sent.append(Sent(project_id, message, printable))
-        return 200, _JSON, json.dumps({"name": name}).encode()
+        return 200, _JSON, json.dumps({"name": name}).encode(), token
 
     def _token(self, method: bytes, body: bytes):
         try:
@@ -497,6 +531,16 @@ class FakeFcm(FakeServer):
         if notification is not None:
             self._check_strings(notification, ANDROID_NOTIFICATION_KEYS, f"{where}.notification")
 
+    def _faulty(self, headers) -> bool:
+        return any(name == b":path" and value != b"/token" for name, value in headers)
+
+    def _token_of(self, headers, body: bytes) -> str | None:
+        try:
+            token = json.loads(body)["message"]["token"]
+        except (ValueError, TypeError, KeyError):
+            return None
+        return token if isinstance(token, str) else None
+
     def _accepted_one(self) -> bool:
         """Count an accepted message toward a scheduled GOAWAY; True when it is due."""
         if self.goaway_after is None:
@@ -551,40 +595,25 @@ class _ServerConnection(ServerConnection):
         headers = {}
         for name, value in raw_headers:
             headers[name] = value
-        answer = self.fake.handle(
-            headers.get(b":method"), headers.get(b":path", b""), headers, body
-        )
+        path = headers.get(b":path", b"")
+        answer = self.fake.handle(headers.get(b":method"), path, headers, body)
         if answer == "stall":
-            return
-        if self.fake.answer_delay:
-            asyncio.get_running_loop().call_later(
-                self.fake.answer_delay, self._h2_send_answer, stream_id, answer
-            )
-            return
-        self._h2_send_answer(stream_id, answer)
-
-    def _h2_send_answer(self, stream_id: int, answer):
-        self.open_streams -= 1
-        if self.transport.is_closing():
             return
         if answer == "reset":
             self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
-        else:
-            status, response_headers, response_body = answer
-            try:
-                self.h2.send_headers(
-                    stream_id, [(b":status", str(status).encode()), *response_headers]
-                )
-                self.h2.send_data(stream_id, response_body, end_stream=True)
-            except h2.exceptions.StreamClosedError:
-                return  # the client gave up on it (its timeout)
+            self._stream_closed()
+            return
+        status, response_headers, response_body, accepted_token = answer
+
+        def send():
+            self.h2.send_headers(stream_id, [(b":status", str(status).encode()), *response_headers])
+            self.h2.send_data(stream_id, response_body, end_stream=True)
             if status == 200 and self.fake._accepted_one():
                 self.h2.close_connection(last_stream_id=stream_id)
                 self.transport.write(self.h2.data_to_send())
                 self.transport.close()
-                return
-        if self.fake.answer_delay:
-            self.transport.write(self.h2.data_to_send())
+
+        self._reply(stream_id, accepted_token, send, faulty=path != b"/token")
 
     # HTTP/1.1
 
@@ -617,13 +646,17 @@ class _ServerConnection(ServerConnection):
         if answer in ("stall", "reset"):
             self.transport.close()
             return
-        status, response_headers, body = answer
+        status, response_headers, body, accepted_token = answer
         response = h11.Response(
             status_code=status,
             headers=[*response_headers, (b"content-length", str(len(body)).encode())],
         )
         self.transport.write(self.h11.send(response) + self.h11.send(h11.Data(data=body)))
         self.transport.write(self.h11.send(h11.EndOfMessage()))
+        if accepted_token is not None:
+            self.fake.counts.answered += 1
+            if accepted_token:
+                self.fake.tokens.answered[accepted_token] += 1
         if self.h11.our_state is h11.MUST_CLOSE:
             self.transport.close()
         elif self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
@@ -633,12 +666,15 @@ class _ServerConnection(ServerConnection):
 class FastFakeFcm(NodeFake):
     """The same fake on Node's native HTTP/2 server (fcm_fast.mjs), for benchmarks.
 
-    It keeps the checks and the error bodies but not the test controls (scripted failures,
-    records); `counts` asks the Node process.
+    It keeps the checks, the error bodies and the shared faults and per-token counts
+    (server.FaultControls, also as `start(faults=spec)`), but not the per-token test
+    controls (scripted failures, records); `counts` asks the Node process.
     """
 
     SCRIPT = Path(__file__).with_name("fcm_fast.mjs")
     NAME = "FCM"
+    SHARE_FAILURE_REASONS = SHARE_FAILURE_REASONS
+    GOAWAY_REASON = GOAWAY_REASON
 
     def __init__(
         self, *, node: str, ca: TestCA | None = None, max_streams: int = 100, workers: int = 1
@@ -649,10 +685,19 @@ class FastFakeFcm(NodeFake):
     base_url = FakeFcm.base_url
     token_uri = FakeFcm.token_uri
 
-    def start(self, *, port: int = 0, static_tokens: dict[str, float] | None = None):
+    def start(
+        self,
+        *,
+        port: int = 0,
+        static_tokens: dict[str, float] | None = None,
+        faults: dict | None = None,
+    ):
         """Start Node; `static_tokens` are access tokens accepted without OAuth (for h2load)."""
         self._launch(
-            port=port, token_lifetime=self.token_lifetime, static_tokens=static_tokens or {}
+            port=port,
+            token_lifetime=self.token_lifetime,
+            static_tokens=static_tokens or {},
+            faults=faults,
         )
         return self
 

@@ -1,14 +1,15 @@
 // The fake FCM's behaviour on Node's native HTTP/2 server, for benchmarks that the Python
 // fake (tests/fakes/fcm.py) would limit. Same rules: the OAuth2 token endpoint verifying the
 // RS256 assertion, messages:send checking the bearer token, project and message, FCM's error
-// bodies. It speaks node_fake.mjs's protocol; its one command is a service account to trust.
-// Access tokens carry their expiry and a MAC under the fake's secret, so that any worker
-// accepts a token another one granted.
+// bodies. It speaks node_fake.mjs's protocol, faults and per-token counts included (on
+// messages:send over HTTP/2; a share failure hits only messages that pass every check); its
+// own command is a service account to trust. Access tokens carry their expiry and a MAC
+// under the fake's secret, so that any worker accepts a token another one granted.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http2 from "node:http2";
 
-import { runFake } from "./node_fake.mjs";
+import { arrive, reply, runFake, shareFailure } from "./node_fake.mjs";
 
 // Node builds an error (with a stack) for each response whose write completes after its
 // stream closed, which most do: without stacks that costs nothing.
@@ -22,6 +23,11 @@ const FCM_SCOPES = [
 ];
 const FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError";
 const INVALID_TOKEN_MESSAGE = "The registration token is not a valid FCM registration token";
+const SHARE_FAILURE_MESSAGES = {
+  429: "Quota exceeded for quota metric 'Send requests'.",
+  500: "Internal error encountered.",
+  503: "The service is currently unavailable.",
+};
 const STATUS_NAMES = {
   400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
   405: "METHOD_NOT_ALLOWED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE",
@@ -48,11 +54,12 @@ const MAX_PAYLOAD_BYTES = 4096;
 const MAX_TTL_SECONDS = 2419200;
 
 class Refusal extends Error {
-  constructor(status, message, errorCode = null, field = null) {
+  constructor(status, message, errorCode = null, field = null, retryAfter = null) {
     super(message);
     this.status = status;
     this.errorCode = errorCode;
     this.field = field;
+    this.retryAfter = retryAfter;
   }
 
   body() {
@@ -232,25 +239,46 @@ function send(projectId, authorization, body) {
   checkMessage(message);
   if (request.validate_only) {
     counts.validated += 1;
-    return JSON.stringify({ name: `projects/${projectId}/messages/fake` });
+    return [JSON.stringify({ name: `projects/${projectId}/messages/fake` }), null];
+  }
+  const failure = shareFailure();
+  if (failure) {
+    const text = SHARE_FAILURE_MESSAGES[failure.status] || "scripted";
+    throw new Refusal(failure.status, text, failure.reason, null, failure.retry_after);
   }
   counts.accepted += 1;
   sequence += 1;
-  return JSON.stringify({ name: `projects/${projectId}/messages/${process.pid}:${sequence}` });
+  const name = `projects/${projectId}/messages/${process.pid}:${sequence}`;
+  return [JSON.stringify({ name }), message.token || ""];
 }
 
+/** [status, body, the accepted token ("" for a topic) or null, extra headers]. */
 function answer(method, path, authorization, body) {
-  if (path === "/token") return method === "POST" ? token(body) : [405, "{}"];
+  if (path === "/token") return [...(method === "POST" ? token(body) : [405, "{}"]), null, {}];
   const match = SEND_PATH.exec(path);
   try {
     if (!match) throw new Refusal(404, `Requested entity was not found: ${path}`);
     if (method !== "POST") throw new Refusal(405, "Method not allowed.");
-    return [200, send(match[1], authorization, body)];
+    return [200, ...send(match[1], authorization, body), {}];
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
     const code = error.errorCode || STATUS_NAMES[error.status];
     counts.errors[code] = (counts.errors[code] || 0) + 1;
-    return [error.status, error.body()];
+    const extra = {};
+    if (error.retryAfter !== null && error.retryAfter !== undefined) {
+      extra["retry-after"] = String(error.retryAfter);
+    }
+    return [error.status, error.body(), null, extra];
+  }
+}
+
+/** The device token of a send's body, if it names one (before any check). */
+function tokenOf(body) {
+  try {
+    const token = JSON.parse(body.toString()).message.token;
+    return typeof token === "string" ? token : null;
+  } catch {
+    return null;
   }
 }
 
@@ -268,8 +296,8 @@ function start(configuration) {
     const chunks = [];
     request.on("data", (chunk) => chunks.push(chunk));
     request.on("end", () => {
-      const [status, body] = answer(request.method, request.url, request.headers.authorization, Buffer.concat(chunks));
-      response.writeHead(status, { "content-type": "application/json; charset=UTF-8" });
+      const [status, body, , extra] = answer(request.method, request.url, request.headers.authorization, Buffer.concat(chunks));
+      response.writeHead(status, { "content-type": "application/json; charset=UTF-8", ...extra });
       response.end(body);
     });
   });
@@ -279,9 +307,18 @@ function start(configuration) {
     const chunks = [];
     stream.on("data", (chunk) => chunks.push(chunk));
     stream.on("end", () => {
-      const [status, body] = answer(headers[":method"], headers[":path"], headers.authorization, Buffer.concat(chunks));
-      stream.respond({ ":status": status, "content-type": "application/json; charset=UTF-8" });
-      stream.end(body);
+      const body = Buffer.concat(chunks);
+      const path = headers[":path"];
+      const isSend = path !== "/token";
+      if (isSend && !arrive(stream, tokenOf(body))) return;
+      const [status, answerBody, accepted, extra] = answer(headers[":method"], path, headers.authorization, body);
+      const answerHeaders = { ":status": status, "content-type": "application/json; charset=UTF-8", ...extra };
+      if (isSend) {
+        reply(stream, accepted, answerHeaders, answerBody);
+      } else {
+        stream.respond(answerHeaders);
+        stream.end(answerBody);
+      }
     });
     stream.on("error", () => {});
   });
