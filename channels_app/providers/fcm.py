@@ -57,6 +57,7 @@ _TOKEN_URI_REFUSED = (
     "server may use; upload a key whose token_uri is https://oauth2.googleapis.com/token"
 )
 _TOKEN_ENDPOINT_UNREACHABLE = "OAuth token endpoint unavailable; the send will be retried"
+_TOKEN_ANSWER_UNUSABLE = "OAuth token endpoint answered without a usable token; will retry"
 _OAUTH_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -149,6 +150,10 @@ class _FcmClient:
                         "fcm token endpoint unreachable project=%s: %r", self.project_id, exc
                     )
                     raise TokenEndpointUnavailable(_TOKEN_ENDPOINT_UNREACHABLE) from exc
+                except (ValueError, TypeError, KeyError) as exc:
+                    # A 200 whose body is not an OAuth token answer: google-auth trips on it.
+                    logger.warning("fcm token answer unusable project=%s: %r", self.project_id, exc)
+                    raise TokenEndpointUnavailable(_TOKEN_ANSWER_UNUSABLE) from exc
             self.headers = [
                 # A bearer credential goes literal, never into the HPACK table or a log.
                 Unindexed(b"authorization", f"Bearer {self.google.token}".encode()),

@@ -179,7 +179,7 @@ class TestFcmTokenUri:
         assert INTERNAL_SECRET not in response.content.decode()
         delivery = Delivery.objects.get(device=pixel)
         assert INTERNAL_SECRET not in delivery.reason
-        assert "no OAuth error code" in delivery.reason
+        assert delivery.status != "delivered"
         page = owner_client.get(reverse("space-channels", kwargs={"space_id": space.id}))
         assert INTERNAL_SECRET not in page.content.decode()
 
@@ -210,6 +210,15 @@ class TestFcmTokenUri:
             endpoint.close()
         assert results[0].outcome is Outcome.CREDENTIAL_ERROR
         assert "invalid_grant" in results[0].reason
+        assert INTERNAL_SECRET not in results[0].reason
+
+    def test_a_token_answer_that_is_not_oauth_json_is_retried_with_a_fixed_reason(
+        self, db, fcm, fcm_fake, listener, settings
+    ):
+        settings.PUSHPORT_FCM_TOKEN_URIS = [listener.url]
+        results = fcm.send(fcm_credential_naming(listener.url), fcm_items())
+        assert {r.outcome for r in results} == {Outcome.RETRY}
+        assert "usable token" in results[0].reason
         assert INTERNAL_SECRET not in results[0].reason
 
     def test_an_unreachable_token_endpoint_is_retried_with_a_fixed_reason(
