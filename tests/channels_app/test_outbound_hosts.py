@@ -20,6 +20,7 @@ from channels_app.providers.apns import ApnsProvider
 from channels_app.providers.base import Outcome, PushItem
 from channels_app.providers.fcm import FcmProvider
 from tests import keys
+from tests.channels_app.test_views import error_text, fcm_fields, post, token_fields, upload
 from tests.factories import (
     ApnsTokenCredentialFactory,
     FcmCredentialFactory,
@@ -131,7 +132,6 @@ class TestFcmTokenUri:
     def test_an_upload_naming_an_internal_token_uri_is_refused_with_a_named_error(
         self, owner_client, space, listener
     ):
-        from tests.channels_app.test_views import error_text, fcm_fields, post, upload
 
         data = keys.service_account_bytes(token_uri=listener.url)
         response = post(
@@ -148,7 +148,6 @@ class TestFcmTokenUri:
     def test_a_token_uri_the_operator_listed_is_accepted_at_upload(
         self, owner_client, space, listener, settings
     ):
-        from tests.channels_app.test_views import fcm_fields, post, upload
 
         settings.PUSHPORT_FCM_TOKEN_URIS = [listener.url]
         data = keys.service_account_bytes(token_uri=listener.url)
@@ -246,14 +245,12 @@ class TestFcmTokenUri:
 
 class TestApnsEndpoint:
     def test_the_form_refuses_an_endpoint_off_the_allow_list(self, owner_client, space):
-        from tests.channels_app.test_views import error_text, post, token_fields
 
         response = post(owner_client, space, "apns_token", **token_fields(endpoint="127.0.0.1:22"))
         assert "PUSHPORT_APNS_ENDPOINT_ALLOWLIST" in error_text(response)
         assert not ApnsCredential.objects.filter(space=space).exists()
 
     def test_the_form_accepts_an_endpoint_the_operator_listed(self, owner_client, space, settings):
-        from tests.channels_app.test_views import post, token_fields
 
         settings.PUSHPORT_APNS_ENDPOINT_ALLOWLIST = ["apns-gateway.internal:443"]
         post(
