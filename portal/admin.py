@@ -7,12 +7,15 @@ out of forms and lists and shown as "set" or "not set".
 
 from django import forms
 from django.contrib import admin
+from django.db import models
+from django.forms.fields import InvalidJSONInput
 from django.http import Http404
 
 from .access import spaces_for
 from .apikeys import revoke_api_key
 from .fields import encrypted_fields
 from .models import ApiKey, ApiSpace, Membership, Role
+from .parsers import MAX_JSON_DEPTH, too_deep
 from .spaces import change_role, is_last_owner, remove_member
 
 CHANGE_ROLES = (Role.OWNER, Role.ADMIN)
@@ -32,10 +35,38 @@ def _secret_status(name: str):
     return status
 
 
+class BoundedJSONFormField(forms.JSONField):
+    """The admin's JSON editor, with documents nested too deeply a form error, not a 500.
+
+    Django's JSONField catches only JSONDecodeError; a deep document raises RecursionError
+    when parsed (and again when the invalid form is shown with what was typed).
+    """
+
+    def to_python(self, value):
+        try:
+            data = super().to_python(value)
+        except RecursionError:
+            data, deep = None, True
+        else:
+            deep = too_deep(data)
+        if deep:
+            raise forms.ValidationError(
+                f"This JSON nests more than {MAX_JSON_DEPTH} levels deep.", code="too_deep"
+            )
+        return data
+
+    def bound_data(self, data, initial):
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return InvalidJSONInput(data)
+
+
 class SpaceScopedAdmin(admin.ModelAdmin):
     """ModelAdmin limited to the caller's spaces; `space_path` leads from the model to its space."""
 
     space_path = "space"
+    formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
     # Roles a member needs to change (or delete) an object of a space through the admin.
     change_roles = CHANGE_ROLES
 

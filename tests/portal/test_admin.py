@@ -212,3 +212,17 @@ def test_the_revoke_action_revokes_only_keys_of_the_staff_members_spaces(space, 
     )
     assert authenticate_api_key(ours_secret) is None
     assert authenticate_api_key(theirs_secret) == theirs
+
+
+@pytest.mark.parametrize("depth", [80, 5000])
+def test_json_nested_too_deeply_is_a_form_error_in_the_admin(space, depth):
+    client = signed_in(staff_member(space))
+    profile = ProfileFactory(space=space, profile_id="deep")
+    data = "[" * depth + "]" * depth
+
+    response = client.post(admin_url(profile), {"profile_id": "deep", "data": data})
+
+    assert response.status_code == 200
+    assert "data" in response.context["adminform"].form.errors
+    profile.refresh_from_db()
+    assert profile.data == {}
