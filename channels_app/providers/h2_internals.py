@@ -15,7 +15,13 @@ __all__ = ["Encoder", "H2Connection", "Unindexed"]
 # What this module reads or replaces, checked by the test named above.
 HPACK_ENCODER_ATTRIBUTES = ("header_table", "add", "_encode_table_size_change")
 HPACK_TABLE_ATTRIBUTES = ("resized", "dynamic_entries")
-H2_CONNECTION_ATTRIBUTES = ("streams", "_closed_streams", "open_outbound_streams")
+H2_CONNECTION_ATTRIBUTES = (
+    "streams",
+    "_closed_streams",
+    "open_outbound_streams",
+    "state_machine",
+    "_receive_goaway_frame",
+)
 
 
 class Encoder(hpack.Encoder):
@@ -59,11 +65,17 @@ class Encoder(hpack.Encoder):
 
 
 class H2Connection(h2.connection.H2Connection):
-    """h2's state machine without its scan of every stream before each new one.
+    """h2's state machine without its scan of every stream before each new one, and with the
+    answers a GOAWAY still owes.
 
     h2 counts open streams by walking all of them (and drops closed ones as it goes): with
     hundreds in flight that walk costs more than the request. The connection knows its
     streams, so it answers the count and drops each closed stream itself.
+
+    h2 also takes a received GOAWAY as the end of the connection and refuses every frame
+    after it, so the answers to streams at or below last_stream_id, which the server
+    processed and still sends (RFC 9113 6.8), would be lost and those requests sent twice.
+    The connection stays open for them; the pool starts no new stream on it.
     """
 
     def __init__(self, config, in_flight: dict):
@@ -73,6 +85,11 @@ class H2Connection(h2.connection.H2Connection):
     @property
     def open_outbound_streams(self) -> int:
         return len(self._in_flight)
+
+    def _receive_goaway_frame(self, frame):
+        events = super()._receive_goaway_frame(frame)
+        self.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
+        return events
 
     def forget(self, stream_id: int) -> None:
         """Drop a closed stream, as h2 would on its next walk."""
