@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -442,6 +444,12 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
     environment = {
         "DATABASE_URL": database.url,
         "DEBUG": "0",
+        # Production refuses development secrets: the run makes its own.
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PUSHPORT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PUSHPORT_SESSION_TOKEN_KEY": secrets.token_urlsafe(32),
+        # The callers speak plain HTTP to the servers, as from behind a TLS proxy.
+        "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
         "PUSHPORT_PROVIDER_CA_BUNDLE": apns_fake.ca_file,
         # The bench's APNs credential points at the fake: the operator allows that host.
