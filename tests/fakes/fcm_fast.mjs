@@ -214,7 +214,18 @@ function checkMessage(message) {
   if (size > MAX_PAYLOAD_BYTES) throw invalid(`Message is too big: ${size} bytes (limit ${MAX_PAYLOAD_BYTES}).`);
 }
 
-function send(projectId, authorization, body) {
+/** A send's body as JSON, or UNPARSABLE; parsed once, for its token and its checks. */
+const UNPARSABLE = Symbol("unparsable");
+
+function parse(body) {
+  try {
+    return JSON.parse(body.toString());
+  } catch {
+    return UNPARSABLE;
+  }
+}
+
+function send(projectId, authorization, request) {
   counts.requests += 1;
   if (!authorization || !authorization.startsWith("Bearer ")) {
     throw new Refusal(401, "Request is missing required authentication credential.");
@@ -224,12 +235,7 @@ function send(projectId, authorization, body) {
     throw new Refusal(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.");
   }
   if (!projects.has(projectId)) throw new Refusal(404, "Requested entity was not found.");
-  let request;
-  try {
-    request = JSON.parse(body.toString());
-  } catch {
-    throw new Refusal(400, "Invalid JSON payload received.");
-  }
+  if (request === UNPARSABLE) throw new Refusal(400, "Invalid JSON payload received.");
   if (typeof request !== "object" || request === null || Array.isArray(request)) throw new Refusal(400, "Invalid JSON payload received.");
   for (const key of Object.keys(request)) {
     if (key !== "message" && key !== "validate_only") throw new Refusal(400, `Invalid JSON payload received. Unknown name "${key}"`);
@@ -253,13 +259,13 @@ function send(projectId, authorization, body) {
 }
 
 /** [status, body, the accepted token ("" for a topic) or null, extra headers]. */
-function answer(method, path, authorization, body) {
+function answer(method, path, authorization, body, request = parse(body)) {
   if (path === "/token") return [...(method === "POST" ? token(body) : [405, "{}"]), null, {}];
   const match = SEND_PATH.exec(path);
   try {
     if (!match) throw new Refusal(404, `Requested entity was not found: ${path}`);
     if (method !== "POST") throw new Refusal(405, "Method not allowed.");
-    return [200, ...send(match[1], authorization, body), {}];
+    return [200, ...send(match[1], authorization, request), {}];
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
     const code = error.errorCode || STATUS_NAMES[error.status];
@@ -272,14 +278,10 @@ function answer(method, path, authorization, body) {
   }
 }
 
-/** The device token of a send's body, if it names one (before any check). */
-function tokenOf(body) {
-  try {
-    const token = JSON.parse(body.toString()).message.token;
-    return typeof token === "string" ? token : null;
-  } catch {
-    return null;
-  }
+/** The device token a parsed send names, if any (before any check). */
+function tokenOf(request) {
+  const token = request && request.message && request.message.token;
+  return typeof token === "string" ? token : null;
 }
 
 function start(configuration) {
@@ -310,8 +312,9 @@ function start(configuration) {
       const body = Buffer.concat(chunks);
       const path = headers[":path"];
       const isSend = path !== "/token";
-      if (isSend && !arrive(stream, tokenOf(body))) return;
-      const [status, answerBody, accepted, extra] = answer(headers[":method"], path, headers.authorization, body);
+      const request = isSend ? parse(body) : undefined;
+      if (isSend && !arrive(stream, tokenOf(request))) return;
+      const [status, answerBody, accepted, extra] = answer(headers[":method"], path, headers.authorization, body, request);
       const answerHeaders = { ":status": status, "content-type": "application/json; charset=UTF-8", ...extra };
       if (isSend) {
         reply(stream, accepted, answerHeaders, answerBody);

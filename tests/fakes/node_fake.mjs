@@ -159,7 +159,11 @@ const faults = Object.fromEntries(FAULTS.map((name) => [name, null]));
 const shares = {};
 const timers = {};
 const faultCounts = { answered: 0, reset_streams: 0, refused_streams: 0, goaways: 0, drops: 0 };
-let tokens = { received: new Map(), accepted: new Map(), answered: new Map() };
+// token -> [received, accepted, answered]: one entry per token keeps a send at one insertion.
+let tokens = new Map();
+const RECEIVED = 0;
+const ACCEPTED = 1;
+const ANSWERED = 2;
 const sessions = new Set();
 const sockets = new Set();
 
@@ -209,7 +213,7 @@ function resetAll(fake) {
   setFaults(Object.fromEntries(FAULTS.map((name) => [name, null])));
   zero(fake.ownCounts());
   zero(faultCounts);
-  tokens = { received: new Map(), accepted: new Map(), answered: new Map() };
+  tokens = new Map();
 }
 
 /** Numbers to 0; objects (counts by reason) emptied. */
@@ -220,12 +224,23 @@ function zero(object) {
   }
 }
 
-function bump(map, token) {
-  map.set(token, (map.get(token) || 0) + 1);
+function bump(token, which) {
+  let entry = tokens.get(token);
+  if (entry === undefined) {
+    entry = [0, 0, 0];
+    tokens.set(token, entry);
+  }
+  entry[which] += 1;
 }
 
 function tokenCounts() {
-  return Object.fromEntries(Object.entries(tokens).map(([key, map]) => [key, Object.fromEntries(map)]));
+  const counts = { received: {}, accepted: {}, answered: {} };
+  for (const [token, [received, accepted, answered]] of tokens) {
+    if (received) counts.received[token] = received;
+    if (accepted) counts.accepted[token] = accepted;
+    if (answered) counts.answered[token] = answered;
+  }
+  return counts;
 }
 
 function track(server) {
@@ -234,15 +249,13 @@ function track(server) {
     socket.on("close", () => sockets.delete(socket));
   });
   server.on("session", (session) => {
-    // processed: the highest stream processed; lastStreamId: set once GOAWAY went out.
-    session.pushport = { processed: 0, lastStreamId: null, streams: new Set() };
+    // processed: the highest stream processed; lastStreamId: set once GOAWAY went out;
+    // partial: the streams whose request is not whole yet (a GOAWAY may refuse them).
+    session.pushport = { processed: 0, lastStreamId: null, partial: new Map() };
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
     session.on("error", () => {});
-    session.on("stream", (stream) => {
-      session.pushport.streams.add(stream);
-      stream.on("close", () => session.pushport.streams.delete(stream));
-    });
+    session.on("stream", (stream) => session.pushport.partial.set(stream.id, stream));
   });
 }
 
@@ -253,12 +266,13 @@ function track(server) {
 export function arrive(stream, token) {
   const state = stream.session && stream.session.pushport;
   if (!state) return false;
+  state.partial.delete(stream.id);
   if (state.lastStreamId !== null && stream.id > state.lastStreamId) {
     faultCounts.refused_streams += 1;
     stream.close(NGHTTP2_REFUSED_STREAM);
     return false;
   }
-  if (token) bump(tokens.received, token);
+  if (token) bump(token, RECEIVED);
   const reset = picked("reset");
   if (reset) {
     faultCounts.reset_streams += 1;
@@ -279,7 +293,7 @@ export function shareFailure() {
  * ("" when it names none), null otherwise: it counts accepted now and answered once written.
  */
 export function reply(stream, acceptedToken, headers, body) {
-  if (acceptedToken) bump(tokens.accepted, acceptedToken);
+  if (acceptedToken) bump(acceptedToken, ACCEPTED);
   const hold = picked("hold");
   if (hold) setTimeout(() => send(stream, acceptedToken, headers, body), hold.seconds * 1000);
   else send(stream, acceptedToken, headers, body);
@@ -295,7 +309,7 @@ function send(stream, acceptedToken, headers, body) {
   }
   if (acceptedToken !== null && acceptedToken !== undefined) {
     faultCounts.answered += 1;
-    if (acceptedToken) bump(tokens.answered, acceptedToken);
+    if (acceptedToken) bump(acceptedToken, ANSWERED);
   }
 }
 
@@ -310,10 +324,11 @@ function goAwayAll() {
     session.goaway(NGHTTP2_NO_ERROR, state.lastStreamId, debug);
     // Streams above the last one were never processed; the rest finish (held ones too)
     // before close() ends the session.
-    for (const stream of state.streams) {
-      if (stream.id > state.lastStreamId) {
+    for (const [id, stream] of state.partial) {
+      if (id > state.lastStreamId) {
+        state.partial.delete(id);
         faultCounts.refused_streams += 1;
-        stream.close(NGHTTP2_REFUSED_STREAM);
+        if (!stream.closed) stream.close(NGHTTP2_REFUSED_STREAM);
       }
     }
     session.close();

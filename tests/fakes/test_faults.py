@@ -357,8 +357,12 @@ def test_under_repeated_goaways_every_token_is_accepted_exactly_once(target):
         left, refusals, started = list(tokens), [], time.monotonic()
         while left or time.monotonic() - started < 0.3:
             wave, left = left[:40], left[40:]
-            answers = await asyncio.gather(
-                *(target.submit(pool, token) for token in wave), return_exceptions=True
+            # Bounded, so that a request nobody answers or fails shows as itself.
+            answers = await asyncio.wait_for(
+                asyncio.gather(
+                    *(target.submit(pool, token) for token in wave), return_exceptions=True
+                ),
+                10,
             )
             for token, answer in zip(wave, answers, strict=True):
                 if isinstance(answer, transport.TransportError):
