@@ -138,9 +138,7 @@ class Faults:
         self._shares: dict[str, Share] = {}
 
     def update(self, spec: dict):
-        unknown = set(spec) - set(FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults: {sorted(unknown)}")
+        """Take a complete spec (FaultControls._complete)."""
         for name, value in spec.items():
             self.spec[name] = dict(value) if value else None
             if value and "share" in value:
@@ -190,7 +188,7 @@ class TokenCounts:
 class FaultControls:
     """The fault controls and per-token counts of every fake, Python or Node (see above).
 
-    A fake implements `set_faults(spec)` and `token_counts()`, and names its provider's
+    A fake implements `_apply_faults(spec)` and `token_counts()`, and names its provider's
     error reasons for the share failures and its GOAWAY reason.
     """
 
@@ -198,6 +196,34 @@ class FaultControls:
     GOAWAY_REASON: str | None = None
 
     def set_faults(self, spec: dict) -> None:
+        """Change the faults named in `spec` (see the module docstring); others stay."""
+        self._apply_faults(self._complete(spec))
+
+    def _complete(self, spec: dict) -> dict:
+        """The spec with every default filled in, so the Node fakes need none of their own."""
+        unknown = set(spec) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults: {sorted(unknown)}")
+        defaults = {
+            "fail": {"status": 503, "reason": None, "retry_after": None},
+            "reset": {"error_code": REFUSED_STREAM},
+            "hold": {"share": 1.0},
+            "goaway": {"reason": self.GOAWAY_REASON},
+            "drop": {},
+        }
+        complete = {}
+        for name, value in spec.items():
+            value = {**defaults[name], **value} if value else None
+            if name == "fail" and value:
+                value["reason"] = (
+                    value["reason"]
+                    or self.SHARE_FAILURE_REASONS.get(value["status"])
+                    or str(value["status"])
+                )
+            complete[name] = value
+        return complete
+
+    def _apply_faults(self, spec: dict) -> None:
         raise NotImplementedError
 
     def token_counts(self) -> dict[str, dict[str, int]]:
@@ -208,7 +234,6 @@ class FaultControls:
         self, share: float, status: int = 503, reason: str | None = None, *, retry_after=None
     ):
         """Answer every k-th send that would be accepted with this error (share 0: none)."""
-        reason = reason or self.SHARE_FAILURE_REASONS.get(status) or str(status)
         fail = {"share": share, "status": status, "reason": reason, "retry_after": retry_after}
         self.set_faults({"fail": fail if share else None})
 
@@ -272,7 +297,7 @@ class FakeServer(FaultControls):
         self.tokens = TokenCounts()
         self._on_loop(self._arm_timers)
 
-    def set_faults(self, spec: dict) -> None:
+    def _apply_faults(self, spec: dict) -> None:
         def apply():
             self.faults.update(spec)
             self._arm_timers()
@@ -589,7 +614,7 @@ class NodeFake(FaultControls):
             "port": port,
             "max_streams": self.max_streams,
             "workers": self.workers,
-            "faults": faults or {},
+            "faults": self._complete(faults or {}),
             **config,
         }
         self.port = json.loads(self._ask(json.dumps(config)))["port"]
@@ -618,7 +643,7 @@ class NodeFake(FaultControls):
         """The fake's counters, summed over its workers."""
         return json.loads(self._ask("counts"))
 
-    def set_faults(self, spec: dict) -> None:
+    def _apply_faults(self, spec: dict) -> None:
         self._command({"faults": spec})
 
     def token_counts(self) -> dict[str, dict[str, int]]:

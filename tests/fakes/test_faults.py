@@ -159,6 +159,21 @@ def test_a_share_picks_the_same_calls_every_time():
         Share(1.5)
 
 
+def test_a_fault_spec_takes_the_providers_defaults_and_refuses_unknown_faults(target):
+    target.fake.set_faults({"fail": {"share": 1.0, "status": 500}})
+
+    [answer] = run(send_one_by_one(target, [target.token()]))
+
+    assert answer.status == 500
+    assert answer.header(b"retry-after") is None
+    if target.apns:
+        assert json.loads(answer.body) == {"reason": "InternalServerError"}
+    else:
+        assert json.loads(answer.body)["error"]["details"][0]["errorCode"] == "INTERNAL"
+    with pytest.raises(ValueError, match="slow"):
+        target.fake.set_faults({"slow": {"seconds": 1}})
+
+
 def test_a_share_failure_answers_every_kth_good_request_with_the_providers_error(target):
     target.fake.fail_share(0.25, retry_after=7)
     tokens = [target.token() for _ in range(8)]
@@ -196,14 +211,14 @@ def test_a_reset_share_resets_streams_before_they_are_processed(target):
 
 
 def test_a_held_answer_is_accepted_at_once_and_answered_late(target):
-    target.fake.hold_answers(0.5)
+    target.fake.hold_answers(0.3)
     token = target.token()
 
     async def scenario():
         pool = target.pool()
         started = time.monotonic()
         future = target.submit(pool, token)
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.15)
         meanwhile = target.fake.accepted_by_token(), target.fake.answered_by_token()
         answer = await future
         waited = time.monotonic() - started
@@ -214,7 +229,7 @@ def test_a_held_answer_is_accepted_at_once_and_answered_late(target):
 
     assert (accepted, answered) == ({token: 1}, {})
     assert answer.status == 200
-    assert waited >= 0.5
+    assert waited >= 0.3
     assert target.fake.answered_by_token() == {token: 1}
 
 
