@@ -22,6 +22,8 @@ FCM's token endpoint) and, except the share failures, to HTTP/2 only:
         every interval, each connection gets GOAWAY whose last_stream_id is the highest
         stream the fake processed; streams above it are never processed (not received, not
         accepted); the connection closes once the processed ones are answered (held ones too).
+        A client on python-hyper h2 cannot read answers that follow a GOAWAY (its state
+        machine closes on it: python-hyper/h2#1181), so it sees those as a lost connection.
     fake.drop_every(1.0)
         every interval, each connection is closed abruptly (TCP): requests already processed
         stay accepted but their answers, if not yet written, are lost.
@@ -36,7 +38,9 @@ FCM's token endpoint) and, except the share failures, to HTTP/2 only:
         that gave up). An answer written just before a drop may still be lost in the socket.
 
 Counters in `counts` (ServerCounts) add answered, reset_streams, refused_streams (after a
-GOAWAY), goaways and drops. The Python fakes also take these controls before `start()`.
+GOAWAY), goaways and drops. The Python fakes also take these controls before `start()`;
+the Node ones take a spec as `start(faults=...)` and get the controls as stdin commands
+(node_fake.mjs lists them), each worker picking its own share of the requests.
 """
 
 import asyncio
