@@ -247,15 +247,18 @@ def test_a_provider_slower_than_the_lease_gets_each_request_once(
 
 
 def test_goaway_and_dropped_connections_lose_nothing_and_refused_streams_cost_no_attempt(
-    broker, make_workers, crowd, apns_fake, fcm_fake
+    broker, make_workers, crowd, apns_fake, fcm_fake, settings
 ):
+    # Small chunks: the send lasts long enough for several of each fault.
+    chunk = settings.PUSHPORT_DELIVERY_CHUNK_SIZE = 10
     for fake in (apns_fake, fcm_fake):
-        fake.hold_answers(0.2)
-        fake.goaway_every(0.3)
-    apns_fake.drop_every(0.7)
+        fake.hold_answers(0.1)
+    fcm_fake.goaway_every(0.3)
+    apns_fake.goaway_every(0.3)
+    apns_fake.drop_every(0.25)
     workers = make_workers(broker)
-    workers.start(beat=True, **worker_env())
-    workers.start(**worker_env())
+    workers.start(beat=True, **worker_env(PUSHPORT_DELIVERY_CHUNK_SIZE=chunk))
+    workers.start(**worker_env(PUSHPORT_DELIVERY_CHUNK_SIZE=chunk))
 
     message = send(crowd.space)
     workers.wait_until(settled(message), timeout=90, what="the send settling")
@@ -267,7 +270,7 @@ def test_goaway_and_dropped_connections_lose_nothing_and_refused_streams_cost_no
     # A drop loses the answers of what was in flight (two workers, a chunk each): only
     # those may go twice.
     extra = sum(n - 1 for n in apns_fake.accepted_by_token().values())
-    assert extra <= apns_fake.counts.drops * 2 * CHUNK
+    assert extra <= apns_fake.counts.drops * 2 * chunk
     rows = Delivery.objects.filter(message=message)
     assert set(rows.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
     android = rows.filter(platform=Platform.ANDROID)
