@@ -30,13 +30,11 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .models import Delivery, DeliveryStatus
+from . import tracking
+from .models import Delivery
+from .tracking import QUEUED
 
 logger = logging.getLogger(__name__)
-
-# A pending or retrying row whose sweep time passed this long ago should have been queued again.
-SWEEP_OVERDUE = dt.timedelta(minutes=5)
-QUEUED = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 
 
 def _process_identifier() -> str:
@@ -113,16 +111,8 @@ class QueueCollector(Collector):
             "pending or retrying row whose sweep time passed over 5 minutes ago (sweep_overdue).",
             labels=["reason"],
         )
-        stuck.add_metric(
-            ["lease_expired"],
-            Delivery.objects.filter(
-                status=DeliveryStatus.SENDING, lease_expires_at__lt=now
-            ).count(),
-        )
-        stuck.add_metric(
-            ["sweep_overdue"],
-            Delivery.objects.filter(status__in=QUEUED, sweep_after__lt=now - SWEEP_OVERDUE).count(),
-        )
+        for kind, condition in tracking.stuck(now).items():
+            stuck.add_metric([kind], Delivery.objects.filter(condition).count())
         return depth, stuck
 
 

@@ -114,6 +114,10 @@ def _plain(value):
 class PlatformCountsSerializer(serializers.Serializer):
     sent = serializers.IntegerField()
     pending = serializers.IntegerField(help_text="Not yet sent: queued, sending or retrying.")
+    stuck = serializers.IntegerField(
+        help_text="Of the pending, those nobody is moving: a worker's lease ran out, or no "
+        "sweep has queued them for over 5 minutes. Non-zero means the operator should look."
+    )
     failed = serializers.IntegerField()
     total = serializers.IntegerField()
     failures = serializers.DictField(

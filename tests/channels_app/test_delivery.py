@@ -58,7 +58,14 @@ def test_it_delivers_to_every_device_of_the_profile_and_stores_provider_ids(
     }
     assert message.status == MessageStatus.SENT
     counts = message_counts(message)
-    assert counts["ios"] == {"sent": 1, "pending": 0, "failed": 0, "total": 1, "failures": {}}
+    assert counts["ios"] == {
+        "sent": 1,
+        "pending": 0,
+        "failed": 0,
+        "total": 1,
+        "stuck": 0,
+        "failures": {},
+    }
     assert counts["android"]["sent"] == 1
 
 

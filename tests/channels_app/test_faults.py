@@ -253,9 +253,10 @@ def test_goaway_and_dropped_connections_lose_nothing_and_refused_streams_cost_no
     chunk = settings.PUSHPORT_DELIVERY_CHUNK_SIZE = 10
     for fake in (apns_fake, fcm_fake):
         fake.hold_answers(0.1)
-    fcm_fake.goaway_every(0.3)
-    apns_fake.goaway_every(0.3)
-    apns_fake.drop_every(0.25)
+    # As an operator met it: GOAWAY every half second, a connection drop every second.
+    fcm_fake.goaway_every(0.5)
+    apns_fake.goaway_every(0.5)
+    apns_fake.drop_every(1.0)
     workers = make_workers(broker)
     workers.start(beat=True, **worker_env(PUSHPORT_DELIVERY_CHUNK_SIZE=chunk))
     workers.start(**worker_env(PUSHPORT_DELIVERY_CHUNK_SIZE=chunk))

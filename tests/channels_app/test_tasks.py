@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from channels_app import delivery, sending, tasks
 from channels_app.models import Delivery, DeliveryStatus, MessageStatus
+from channels_app.tracking import message_counts
 from tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,19 @@ def test_the_embedded_scheduler_starts_only_without_a_broker_and_when_allowed(se
     assert not scheduler.wanted()
     settings.PUSHPORT_EMBEDDED_SCHEDULER = True
     assert scheduler.wanted() == bool(current_app.conf.task_always_eager)
+
+
+def test_a_send_whose_worker_died_and_no_sweep_ran_shows_as_stuck(configured, iphone, space):
+    message, ids = stored_send(space)
+    delivery.claim(delivery_ids=ids, now=timezone.now() - dt.timedelta(hours=1))
+
+    assert message_counts(message)["ios"] == {
+        "sent": 0,
+        "pending": 1,
+        "failed": 0,
+        "total": 1,
+        "stuck": 1,
+        "failures": {},
+    }
+    tasks.sweep()
+    assert message_counts(message)["ios"]["stuck"] == 0
