@@ -28,6 +28,26 @@ WRITTEN_FIELDS = (
     "sweep_after",
     "updated_at",
 )
+# What sending reads of a message: the payload's fields, the space and creation time of the
+# channel checks. The rest (targets, rules, metadata) is never decoded for a send.
+MESSAGE_FIELDS = (
+    "space_id",
+    "created_at",
+    "title",
+    "body",
+    "badge",
+    "sound",
+    "icon",
+    "category",
+    "collapse_key",
+    "valid_until",
+    "silent",
+    "priority",
+    "extras",
+    "apns_data",
+    "fcm_data",
+    "deep_link",
+)
 _READ = {
     "token": F("device__token"),
     "environment": F("device__environment"),
@@ -94,7 +114,9 @@ def claim(*, delivery_ids, now: dt.datetime) -> tuple[uuid.UUID, list[Claimed]]:
         *(f for f in Claimed.__dataclass_fields__ if f not in _SET_LATER), **_READ
     )
     claimed = [Claimed(**row, claim_token=token) for row in rows]
-    messages = Message.objects.in_bulk({delivery.message_id for delivery in claimed})
+    messages = Message.objects.only(*MESSAGE_FIELDS).in_bulk(
+        {delivery.message_id for delivery in claimed}
+    )
     for delivery in claimed:
         delivery.message = messages[delivery.message_id]
     return token, claimed

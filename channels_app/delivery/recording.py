@@ -27,8 +27,10 @@ from .claim import WRITTEN_FIELDS, Claimed, renew
 logger = logging.getLogger(__name__)
 
 NOT_CONFIGURED = "channel not configured"
-# A group of results is written once it holds this many, or once its first is this old.
-RECORD_EVERY = 100
+# A group of results is written once it holds this many, or once its first is this old. On a
+# fast provider a chunk's results are one group (each write is a transaction, and SQLite has
+# one writer at a time); on a slow one the timer bounds what a crash leaves unrecorded.
+RECORD_EVERY = 500
 RECORD_WITHIN_SECONDS = 0.2
 
 
