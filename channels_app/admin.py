@@ -4,7 +4,18 @@ from django.contrib import admin
 
 from portal.admin import SpaceScopedAdmin
 
-from .models import ApnsCredential, Delivery, Device, FcmCredential, Message
+from .models import (
+    ApnsCredential,
+    Campaign,
+    CampaignRecipient,
+    DailyCount,
+    Delivery,
+    Device,
+    FcmCredential,
+    Message,
+    Webhook,
+    WebhookCall,
+)
 
 
 @admin.register(FcmCredential)
@@ -77,3 +88,54 @@ class DeliveryAdmin(SpaceScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class ReadOnlyAdmin(SpaceScopedAdmin):
+    """Records the engine and the portal keep: looked at here, changed there."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DailyCount)
+class DailyCountAdmin(ReadOnlyAdmin):
+    list_display = ["day", "space", "platform", "outcome", "count"]
+    list_filter = ["platform", "outcome"]
+    list_select_related = ["space"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ReadOnlyAdmin):
+    list_display = ["name", "space", "status", "send_at", "sent_at", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "id"]
+    list_select_related = ["space"]
+    raw_id_fields = ["sent_message"]
+
+
+@admin.register(CampaignRecipient)
+class CampaignRecipientAdmin(ReadOnlyAdmin):
+    space_path = "campaign__space"
+    list_display = ["profile_id", "campaign"]
+    search_fields = ["profile_id"]
+    list_select_related = ["campaign"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(ReadOnlyAdmin):
+    list_display = ["url", "space", "active", "created_at"]
+    list_filter = ["active"]
+    # The signing secret is shown once, in the portal, and never again.
+    exclude = ["secret"]
+
+
+@admin.register(WebhookCall)
+class WebhookCallAdmin(ReadOnlyAdmin):
+    space_path = "webhook__space"
+    list_display = ["id", "webhook", "event", "status", "attempts", "response_status"]
+    list_filter = ["status", "event"]
+    list_select_related = ["webhook"]
+    exclude = ["payload"]

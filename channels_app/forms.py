@@ -36,11 +36,13 @@ def _read_upload(upload, *, what: str) -> bytes:
 
 
 def _clear_health(credential) -> None:
-    """A newly saved credential has not been refused by anyone yet."""
-    if credential.health != Health.OK:
-        credential.health = Health.OK
+    """A newly saved key or certificate is unverified until a verification or send succeeds."""
+    if credential.health != Health.UNVERIFIED:
+        credential.health = Health.UNVERIFIED
         credential.health_reason = ""
         credential.health_changed_at = timezone.now()
+    credential.verified_at = None
+    credential.verification_result = ""
 
 
 def _validate_bundle_id(value: str) -> str:

@@ -14,6 +14,8 @@ from . import validators
 
 
 class Health(models.TextChoices):
+    # Until a verification or a real send succeeds, nobody knows the provider takes it.
+    UNVERIFIED = "unverified", "Unverified"
     OK = "ok", "OK"
     NEEDS_ATTENTION = "needs_attention", "Needs attention"
 
@@ -21,9 +23,13 @@ class Health(models.TextChoices):
 class ChannelCredential(models.Model):
     """What every provider credential shares: its space, and the health sends report."""
 
-    health = models.CharField(max_length=20, choices=Health.choices, default=Health.OK)
+    health = models.CharField(max_length=20, choices=Health.choices, default=Health.UNVERIFIED)
     health_reason = models.CharField(max_length=255, blank=True)
     health_changed_at = models.DateTimeField(null=True, blank=True)
+    # The last explicit verification (Verify button, validate_only / dummy-token request):
+    # when, and the provider's answer in words.
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_result = models.CharField(max_length=255, blank=True)
     max_connections = models.PositiveSmallIntegerField(
         default=2,
         validators=validators.max_connections_validators,
@@ -261,11 +267,165 @@ class Delivery(models.Model):
 
     class Meta:
         verbose_name_plural = "deliveries"
+        constraints = [
+            # A message reaches a device once, however many of its profiles name it (campaigns)
+            # and however often an interrupted send is resumed.
+            models.UniqueConstraint(fields=["message", "device"], name="one_delivery_per_device")
+        ]
         indexes = [
             models.Index(fields=["message", "status"]),
+            # A device page's recent deliveries.
+            models.Index(fields=["device", "-created_at"]),
             models.Index(fields=["status", "sweep_after"]),
             models.Index(fields=["status", "lease_expires_at"]),
         ]
 
     def __str__(self):
         return str(self.id)
+
+
+class DailyCount(models.Model):
+    """Recorded outcomes per space, day, platform and outcome, kept as results are recorded.
+
+    The overview chart reads 30 rows per series instead of counting a million deliveries.
+    """
+
+    space = models.ForeignKey(ApiSpace, on_delete=models.CASCADE, related_name="daily_counts")
+    day = models.DateField()
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    # A DeliveryStatus value: delivered, failed, invalid_token.
+    outcome = models.CharField(max_length=15)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "day", "platform", "outcome"], name="one_daily_count"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.platform} {self.outcome} {self.count}"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+
+
+class Campaign(models.Model):
+    """A message for an audience of profile ids, sent once, live, when its owner says so.
+
+    `message` holds the fields of a send (the One API body without `to`), validated by the send
+    serializer; the live send stores one Message (`sent_message`) whose deliveries go one per
+    device of the audience.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    space = models.ForeignKey(ApiSpace, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=255)
+    message = models.JSONField(default=dict)
+    # Optional throttle: at most this many deliveries a minute, across every worker.
+    rate_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # Optional schedule: the sweep starts the live send at this time.
+    send_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    sent_message = models.OneToOneField(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="campaign"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["space", "-created_at"]),
+            models.Index(fields=["status", "send_at"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def sent(self) -> bool:
+        return self.status == CampaignStatus.SENT
+
+
+class CampaignRecipient(models.Model):
+    """One profile id of a campaign's audience (the profile need not exist yet)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    profile_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "profile_id"], name="one_recipient")
+        ]
+
+    def __str__(self):
+        return self.profile_id
+
+
+class WebhookEvent(models.TextChoices):
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    INVALID_TOKEN = "invalid_token", "Invalid token"
+    CAMPAIGN_FINISHED = "campaign_finished", "Campaign finished"
+
+
+class Webhook(models.Model):
+    """An HTTPS endpoint of a space that hears its delivery events, signed with its secret."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    space = models.ForeignKey(ApiSpace, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    secret = EncryptedTextField()
+    # WebhookEvent values this endpoint wants.
+    events = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookCallStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"
+
+
+class WebhookCall(models.Model):
+    """One event POSTed (or to be POSTed) to one webhook, with its attempts' outcome."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="calls")
+    event = models.CharField(max_length=20, choices=WebhookEvent.choices)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10, choices=WebhookCallStatus.choices, default=WebhookCallStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["webhook", "-created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.event} {self.status}"

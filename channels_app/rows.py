@@ -151,3 +151,32 @@ def update(
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def add_counts(model: type[Model], rows: Mapping[tuple, int], *, key: Sequence[str]) -> None:
+    """Add each count to its row's `count`, creating rows that do not exist yet.
+
+    `rows` maps a tuple of values of the `key` fields (the model's unique constraint) to the
+    amount to add. One INSERT ... ON CONFLICT DO UPDATE, so concurrent writers never lose one.
+    """
+    if not rows:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = [meta.get_field(name) for name in key]
+    count = quote(meta.get_field("count").column)
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * (len(fields) + 1))
+    sql = (
+        f"INSERT INTO {table} ({columns}, {count}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT ({columns}) DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
+    )
+    params = [
+        [f.get_db_prep_save(value, connection) for f, value in zip(fields, values, strict=True)]
+        + [amount]
+        for values, amount in rows.items()
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

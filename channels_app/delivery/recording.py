@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_app import rows
-from channels_app.models import Delivery, DeliveryStatus, Device
+from channels_app.models import DailyCount, Delivery, DeliveryStatus, Device
 from channels_app.providers.base import Outcome, Result
 from channels_app.tracking import refresh_statuses
 
@@ -131,7 +131,26 @@ class Recorder:
             rows.update(waiting, WRITTEN_FIELDS, where={"claim_token": self.token}, model=Delivery)
             # The provider's word on a token holds even if this lease was reclaimed meanwhile.
             _deactivate(invalid)
+            rows.add_counts(DailyCount, _daily(waiting), key=DAILY_KEY)
         refresh_statuses(message_ids={delivery.message_id for delivery in waiting})
+
+
+DAILY_KEY = ("space", "day", "platform", "outcome")
+# The outcomes the overview charts, counted when a result reaches one (a row whose lease was
+# reclaimed meanwhile may be counted by both claims: the chart is an overview).
+_CHARTED = frozenset(
+    {DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.INVALID_TOKEN}
+)
+
+
+def _daily(recorded: list[Claimed]) -> Counter:
+    """Final outcomes by (space, day, platform, outcome), for DailyCount."""
+    counts: Counter = Counter()
+    for delivery in recorded:
+        if delivery.status in _CHARTED:
+            day = delivery.updated_at.date()
+            counts[(delivery.message.space_id, day, delivery.platform, delivery.status)] += 1
+    return counts
 
 
 def _deactivate(invalid: list[tuple[Claimed, Result]]) -> None:

@@ -64,6 +64,7 @@ def test_it_sends_to_the_profiles_devices_and_answers_final_counts(
     body = response.json()
     assert body["status"] == "sent"
     assert body["counts"]["ios"] == {
+        "stuck": 0,
         "sent": 1,
         "pending": 0,
         "failed": 0,

@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from channels_app import delivery, providers, sending, tasks
 from channels_app.delivery.recording import Recorder
-from channels_app.models import Delivery, DeliveryStatus, Health, MessageStatus, Platform
+from channels_app.models import (
+    DailyCount,
+    Delivery,
+    DeliveryStatus,
+    Health,
+    MessageStatus,
+    Platform,
+)
 from channels_app.providers.base import Outcome, Result
 from channels_app.tracking import message_counts
 from tests.factories import DeviceFactory, MessageFactory
@@ -474,3 +481,23 @@ def test_a_provider_failing_on_its_batch_retries_only_that_platform(
     assert only_delivery(iphone).reason.endswith(": provider error")
     assert only_delivery(pixel).status == DeliveryStatus.DELIVERED
     assert "provider ios failed on a chunk of 1" in caplog.text
+
+
+def test_recorded_outcomes_are_counted_per_day_for_the_overview(
+    configured, space, profile, iphone, pixel, send_now, apns_fake
+):
+    dead = DeviceFactory(space=space, profile=profile, platform=Platform.IOS)
+    apns_fake.fail(dead.token, 400, "BadDeviceToken")
+
+    send_now()
+    send_now()
+
+    counts = {
+        (c.platform, c.outcome): c.count
+        for c in DailyCount.objects.filter(space=space, day=timezone.now().date())
+    }
+    assert counts == {
+        ("ios", "delivered"): 2,
+        ("android", "delivered"): 2,
+        ("ios", "invalid_token"): 1,
+    }

@@ -168,14 +168,14 @@ class TestApnsTokenForm:
         assert form.is_valid(), form.errors
         assert form.save().key_p8 == keys.p8(key).decode()
 
-    def test_saving_clears_needs_attention(self, space):
+    def test_saving_replaces_needs_attention_with_unverified(self, space):
         credential = ApnsTokenCredentialFactory(space=space)
         credential.mark_needs_attention("403 InvalidProviderToken")
         form = ApnsTokenForm(self.token_data(), space=space)
         assert form.is_valid(), form.errors
         saved = form.save()
         saved.refresh_from_db()
-        assert (saved.health, saved.health_reason) == (Health.OK, "")
+        assert (saved.health, saved.health_reason) == (Health.UNVERIFIED, "")
         assert saved.health_changed_at is not None
 
     def test_the_replace_box_appears_only_when_switching(self, space):

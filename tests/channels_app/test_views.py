@@ -417,13 +417,13 @@ class TestFcm:
         assert "A package name is two or more dot-separated parts" in error_text(response)
         assert not FcmCredential.objects.exists()
 
-    def test_saving_clears_needs_attention(self, owner_client, space):
+    def test_saving_a_new_key_replaces_needs_attention_with_unverified(self, owner_client, space):
         credential = FcmCredentialFactory(space=space)
         credential.mark_needs_attention("401 UNAUTHENTICATED")
         assert "needs attention" in owner_client.get(page_url(space)).content.decode()
         post(owner_client, space, "fcm", **fcm_fields())
         credential.refresh_from_db()
-        assert credential.health == Health.OK
+        assert credential.health == Health.UNVERIFIED
         assert credential.health_reason == ""
 
 
