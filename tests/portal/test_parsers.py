@@ -5,6 +5,7 @@ import json
 import pytest
 from django.test import Client
 
+from channels_app.models import Message
 from portal.parsers import MAX_JSON_DEPTH, too_deep
 from tests.factories import AppMessagingAuthFactory
 from tests.sessions_app.flows import base, open_session
@@ -80,3 +81,30 @@ def test_a_deep_profile_write_is_a_400(space, method, depth):
     )
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_body"
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    ['"metadata": {"note": "\\ud800"}', '"metadata": {"\\udfff": 1}', '"title": "a\\ud83d"'],
+)
+def test_a_lone_surrogate_anywhere_in_a_send_is_a_400_and_nothing_is_stored(
+    space, server, fragment
+):
+    response = server.post(
+        f"/apispaces/{space.pk}/messages",
+        '{"to": {"profileId": "alice"}, "rules": ["nativePush"], ' + fragment + "}",
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_body"
+    assert not Message.objects.exists()
+
+
+def test_a_full_surrogate_pair_is_a_character_and_is_accepted(space, server):
+    response = server.post(
+        f"/apispaces/{space.pk}/messages",
+        '{"to": {"profileId": "alice"}, "rules": ["nativePush"], "title": "\\ud83d\\ude00"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert Message.objects.get().title == "\U0001f600"
