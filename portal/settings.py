@@ -262,6 +262,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
+    # Proxies in front of the server that append to X-Forwarded-For: the client IP that
+    # throttles and sign-in lockouts count is the one the outermost trusted proxy saw.
+    "NUM_PROXIES": env.int("PUSHPORT_TRUSTED_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {
