@@ -7,6 +7,7 @@ import logging
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 
 import jwt
@@ -72,6 +73,9 @@ _PATH_PREFIX = b"/3/device/"
 # closed, filtered or spoke something else, so a send cannot be used to scan the network.
 _UNREACHABLE = "could not connect to the APNs host"
 _POST = b"POST"
+# A well-formed device token no device holds (one repeated digit): Apple answers it with
+# BadDeviceToken once the request's authentication is accepted. See check_credential.
+CHECK_TOKEN = "0" * 64
 
 
 class ProviderToken:
@@ -297,6 +301,25 @@ class ApnsProvider(Provider):
 
     def log_label(self, credential) -> str:
         return f"apns send space={credential.space_id}"
+
+    def check_credential(self, credential) -> Result:
+        """Send one background push to a dummy token that Apple never issued.
+
+        Apple authenticates the request before it looks at the token, so BadDeviceToken means
+        the key or certificate, team and topic were accepted; an authentication reason
+        (InvalidProviderToken, BadCertificate...) comes back as a credential error.
+        """
+        payload = ApnsPayload(
+            headers={"apns-push-type": "background", "apns-priority": "5"},
+            body=b'{"aps":{"content-available":1}}',
+        )
+        item = PushItem(
+            delivery_id=str(uuid.uuid4()),
+            token=CHECK_TOKEN,
+            payload=payload,
+            environment=credential.environment,
+        )
+        return self.send(credential, [item])[0]
 
     @staticmethod
     def host(credential, environment: str) -> str:

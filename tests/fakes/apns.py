@@ -260,7 +260,9 @@ class _ServerConnection(ServerConnection):
             raise Refusal(400, "BadRequestPayload")
         if push_type == "background" and aps != {"content-available": 1}:
             raise Refusal(400, "BadRequestPayload")
-        if not _HEX.match(token):
+        if not _HEX.match(token) or not token.strip(b"0"):
+            # Apple issues no all-zero token: Pushport's credential check sends one and expects
+            # BadDeviceToken once the authentication above has passed.
             raise Refusal(400, "BadDeviceToken")
         token = token.decode()
         registered = self.fake.device_environments.get(token)

@@ -142,7 +142,8 @@ function check(session, headers, rawHeaders = [], body) {
   if (pushType === "background" && JSON.stringify(aps) !== '{"content-available":1}') {
     throw new Refusal(400, "BadRequestPayload");
   }
-  if (!HEX.test(token)) throw new Refusal(400, "BadDeviceToken");
+  // Apple issues no all-zero token: Pushport's credential check expects BadDeviceToken for it.
+  if (!HEX.test(token) || /^0+$/.test(token)) throw new Refusal(400, "BadDeviceToken");
   return token;
 }
 
