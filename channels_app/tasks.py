@@ -53,3 +53,7 @@ def sweep() -> dict:
     report = delivery.sweep()
     enqueue_or_leave(report.queued)
     return report.counts()
+
+
+# Celery autodiscovers only `tasks` modules: this registers the campaign and webhook tasks.
+from . import campaign_tasks, webhook_tasks  # noqa: E402, F401

@@ -250,6 +250,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels_app.tasks.sweep",
         "schedule": PUSHPORT_SWEEP_INTERVAL_SECONDS,
     },
+    # Starts scheduled campaigns, resumes interrupted live sends, marks finished ones sent.
+    "run-campaigns": {
+        "task": "channels_app.campaign_tasks.run_campaigns",
+        "schedule": PUSHPORT_SWEEP_INTERVAL_SECONDS,
+    },
 }
 
 REST_FRAMEWORK = {

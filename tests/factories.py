@@ -151,3 +151,14 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     message = factory.SubFactory(MessageFactory)
     device = factory.SubFactory(DeviceFactory, space=factory.SelfAttribute("..message.space"))
     platform = factory.SelfAttribute("device.platform")
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = channels.Campaign
+
+    space = factory.SubFactory(ApiSpaceFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    message = factory.LazyFunction(
+        lambda: {"rules": ["nativePush"], "title": "Sale", "body": "Half price today"}
+    )
