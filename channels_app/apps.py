@@ -22,6 +22,11 @@ class ChannelsAppConfig(AppConfig):
             describe=describe_push_details,
         )
 
+        # portal cannot import this app; its pages reach the space menu and overview here.
+        from .web import install_portal_hooks
+
+        install_portal_hooks()
+
         # Without a broker, the first request a server handles starts its sweeper thread.
         from django.core.signals import request_started
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import shown_once, spaces
+from . import extensions, shown_once, spaces
 from .access import membership_for
 from .apikeys import create_api_key, revoke_api_key
 from .forms import AddMemberForm, ApiKeyForm, DeleteSpaceForm, RoleForm, SpaceForm
@@ -45,6 +45,7 @@ def _overview(request, membership, rename_form=None):
         "portal/space_overview.html",
         "overview",
         summary=spaces.space_summary(space=membership.space),
+        sections=extensions.overview_sections(space=membership.space, membership=membership),
         rename_form=rename_form or SpaceForm(instance=membership.space),
     )
 
