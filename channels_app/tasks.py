@@ -55,5 +55,5 @@ def sweep() -> dict:
     return report.counts()
 
 
-# Celery autodiscovers only `tasks` modules: this registers the campaign tasks.
-from . import campaign_tasks  # noqa: E402, F401
+# Celery autodiscovers only `tasks` modules: this registers the campaign and webhook tasks.
+from . import campaign_tasks, webhook_tasks  # noqa: E402, F401

@@ -8,9 +8,13 @@ operator lists in settings; an address is never judged by itself (no "is this IP
 private?" test, which DNS can defeat), only by being on the operator's list.
 
 The rules are checked when a credential is saved (a named form error) and again before
-every connection (the operator may have shortened the list since).
+every connection (the operator may have shortened the list since). Webhook URLs follow a rule
+of their own, at the end of this module.
 """
 
+import ipaddress
+import socket
+from typing import NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
@@ -112,3 +116,94 @@ def check_apns_endpoint(endpoint: str) -> str:
             "Apple's hosts, or ask the operator to list it in PUSHPORT_APNS_ENDPOINT_ALLOWLIST"
         )
     return endpoint
+
+
+# Webhooks. A webhook URL is the one outbound target a tenant names freely (its own receiver
+# anywhere on the internet), so it cannot be an allow-list of hosts. Its rule is the other way
+# round: any public address, and a loopback, link-local, private, shared or unspecified one
+# only when the operator lists the host (or a network holding its addresses) in
+# PUSHPORT_WEBHOOK_ALLOWED_HOSTS. The host is resolved and every address it resolves to is
+# judged, at registration and again before each call; the call then connects to the address
+# that was judged (see webhooks.py), so a DNS answer that changes in between cannot send it
+# elsewhere. Plain http is accepted only for hosts the operator lists (a receiver in the same
+# private network, a test server); anything else must be https.
+
+
+class WebhookTarget(NamedTuple):
+    """Where a webhook call may connect: the URL's parts and the address that was checked."""
+
+    scheme: str
+    host: str
+    port: int
+    address: str
+
+
+def _operator_allowed() -> tuple[set[str], list]:
+    """The host names and networks of PUSHPORT_WEBHOOK_ALLOWED_HOSTS."""
+    names: set[str] = set()
+    networks = []
+    for entry in settings.PUSHPORT_WEBHOOK_ALLOWED_HOSTS:
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            names.add(entry.strip("[]"))
+    return names, networks
+
+
+def _public(address) -> bool:
+    # An IPv4 address written as IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address it is.
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return address.is_global and not address.is_multicast
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise OutboundHostRefused(f"{host} does not resolve: {exc}") from exc
+    # Keep the resolver's order (it prefers what this host can reach), without repeats.
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def check_webhook_url(url: str) -> WebhookTarget:
+    """The target a webhook URL may reach, or OutboundHostRefused saying why not.
+
+    Resolves the host: every address must be public, or the host or the addresses listed in
+    PUSHPORT_WEBHOOK_ALLOWED_HOSTS. The address returned is the one to connect to.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise OutboundHostRefused("this is not a valid URL") from exc
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        raise OutboundHostRefused("a webhook URL must be an https:// URL")
+    if parts.username is not None or parts.password is not None:
+        # user:password@ would be sent nowhere and read by anyone who sees the URL.
+        raise OutboundHostRefused("a webhook URL cannot carry a user name or password")
+    port = port or _DEFAULT_PORTS[scheme]
+    names, networks = _operator_allowed()
+    addresses = _resolve(host, port)
+    listed_by_name = host in names
+    listed = [a for a in addresses if any(ipaddress.ip_address(a) in net for net in networks)]
+    if not listed_by_name:
+        refused = [a for a in addresses if a not in listed and not _public(ipaddress.ip_address(a))]
+        if refused:
+            raise OutboundHostRefused(
+                f"{host} resolves to {refused[0]}, a loopback, link-local or private address; "
+                "webhooks may reach such addresses only when the operator lists the host in "
+                "PUSHPORT_WEBHOOK_ALLOWED_HOSTS"
+            )
+    if scheme != "https" and not (listed_by_name or len(listed) == len(addresses)):
+        raise OutboundHostRefused(
+            "a webhook URL must be an https:// URL (plain http only for hosts the operator "
+            "lists in PUSHPORT_WEBHOOK_ALLOWED_HOSTS)"
+        )
+    return WebhookTarget(scheme=scheme, host=host, port=port, address=addresses[0])

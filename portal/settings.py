@@ -235,6 +235,15 @@ PUSHPORT_SWEEP_INTERVAL_SECONDS = env.float("PUSHPORT_SWEEP_INTERVAL_SECONDS", d
 PUSHPORT_EMBEDDED_SCHEDULER = env.bool("PUSHPORT_EMBEDDED_SCHEDULER", default=True)
 PUSHPORT_BATCH_MAX_MESSAGES = env.int("PUSHPORT_BATCH_MAX_MESSAGES", default=1000)
 
+# Event webhooks (channels_app/webhooks.py). Hosts or networks (CIDR) a webhook URL may reach
+# although they resolve to loopback, link-local or private addresses; listed hosts may use http.
+PUSHPORT_WEBHOOK_ALLOWED_HOSTS = env.list("PUSHPORT_WEBHOOK_ALLOWED_HOSTS", default=[])
+PUSHPORT_WEBHOOK_TIMEOUT_SECONDS = env.float("PUSHPORT_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+PUSHPORT_WEBHOOK_MAX_ATTEMPTS = env.int("PUSHPORT_WEBHOOK_MAX_ATTEMPTS", default=8)
+PUSHPORT_WEBHOOK_RETRY_BASE_SECONDS = env.float("PUSHPORT_WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
+PUSHPORT_WEBHOOK_RETRY_MAX_SECONDS = env.float("PUSHPORT_WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+PUSHPORT_WEBHOOK_INTERVAL_SECONDS = env.float("PUSHPORT_WEBHOOK_INTERVAL_SECONDS", default=2.0)
+
 # Celery: no broker means tasks run in process, eagerly. Celery still sets up a producer for
 # eager tasks: the in-memory transport keeps it from looking for a broker on localhost.
 _BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -254,6 +263,10 @@ CELERY_BEAT_SCHEDULE = {
     "run-campaigns": {
         "task": "channels_app.campaign_tasks.run_campaigns",
         "schedule": PUSHPORT_SWEEP_INTERVAL_SECONDS,
+    },
+    "deliver-webhooks": {
+        "task": "channels_app.webhook_tasks.deliver_webhooks",
+        "schedule": PUSHPORT_WEBHOOK_INTERVAL_SECONDS,
     },
 }
 
@@ -290,6 +303,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # httpx logs every request's full URL at INFO; a webhook URL's query may hold the
+    # receiver's own credentials. Pushport logs what it sends itself (host only).
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
 
 # /metrics answers only a request with `Authorization: Bearer <this token>`; unset, it is a 404.

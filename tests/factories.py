@@ -162,3 +162,13 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     message = factory.LazyFunction(
         lambda: {"rules": ["nativePush"], "title": "Sale", "body": "Half price today"}
     )
+
+
+class WebhookFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = channels.Webhook
+
+    space = factory.SubFactory(ApiSpaceFactory)
+    url = "https://hooks.example.com/pushport"
+    secret = factory.LazyFunction(lambda: "whsec_" + secrets.token_urlsafe(32))
+    events = factory.LazyFunction(lambda: [e.value for e in channels.WebhookEvent])

@@ -44,13 +44,16 @@ def ensure_started(**_signal) -> bool:
 
 
 def _sweep_forever() -> None:
-    from channels_app import tasks  # tasks imports the engine, which imports this module
+    # tasks imports the engine, which imports this module
+    from channels_app import tasks, webhooks
 
     interval = settings.PUSHPORT_SWEEP_INTERVAL_SECONDS
     while True:
         time.sleep(interval)
         try:
             tasks.sweep()
+            # A few seconds at most, so a slow receiver delays the next sweep only that much.
+            webhooks.deliver_due(budget_seconds=interval)
             tasks.campaign_tasks.run_campaigns()
         except Exception:
             # A database that is away for a moment must not end sweeping for good.
