@@ -1,6 +1,6 @@
 """Server API routes: messages and deliveries."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import api_views
 
@@ -25,4 +25,5 @@ urlpatterns = [
         api_views.MessageDeliveriesView.as_view(),
         name="api-message-deliveries",
     ),
+    path("", include("channels_app.api.urls")),
 ]
