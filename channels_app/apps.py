@@ -23,8 +23,10 @@ class ChannelsAppConfig(AppConfig):
         )
 
         # portal cannot import this app; its pages reach the space menu and overview here.
-        from .web import install_portal_hooks
+        from .web import getting_started, install_portal_hooks
 
+        # First on the overview: what a new space still needs.
+        getting_started.install()
         install_portal_hooks()
 
         # Without a broker, the first request a server handles starts its sweeper thread.
