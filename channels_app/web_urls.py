@@ -3,7 +3,9 @@
 from django.urls import include, path
 
 from . import views
-from .web import try_push, verify
+from .web import try_push, verify, webhooks
+
+webhook = "spaces/<uuid:space_id>/webhooks/<uuid:webhook_id>/"
 
 urlpatterns = [
     path("", include("channels_app.web.urls")),
@@ -24,4 +26,9 @@ urlpatterns = [
         try_push.space_test_push_result,
         name="space-test-push-result",
     ),
+    path("spaces/<uuid:space_id>/webhooks/", webhooks.space_webhooks, name="space-webhooks"),
+    path(f"{webhook}created/", webhooks.space_webhook_created, name="space-webhook-created"),
+    path(f"{webhook}active/", webhooks.space_webhook_active, name="space-webhook-active"),
+    path(f"{webhook}delete/", webhooks.space_webhook_delete, name="space-webhook-delete"),
+    path(f"{webhook}test/", webhooks.space_webhook_test, name="space-webhook-test"),
 ]

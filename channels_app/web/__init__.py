@@ -14,6 +14,7 @@ def install_portal_hooks() -> None:
     extensions.add_menu_entry(label="Devices", url_name="space-devices", menu="devices")
     extensions.add_menu_entry(label="Profiles", url_name="space-profiles", menu="profiles")
     extensions.add_menu_entry(label="Messages", url_name="space-messages", menu="messages")
+    extensions.add_menu_entry(label="Webhooks", url_name="space-webhooks", menu="webhooks")
     extensions.add_overview_section(
         template="channels_app/_overview_activity.html", context=overview.activity
     )
