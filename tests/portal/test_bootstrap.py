@@ -36,3 +36,25 @@ def test_it_takes_the_password_from_the_environment_and_never_changes_it(db):
         bootstrap()
     admin = get_user_model().objects.get(username="admin")
     assert admin.check_password("first-pw-1")
+
+
+def test_it_ends_with_the_url_user_name_and_password_on_their_own_lines(db):
+    out = StringIO()
+    with override_settings(PUSHPORT_ADMIN_USERNAME="root", PUSHPORT_ADMIN_PASSWORD=""):
+        call_command("bootstrap", "--url", "https://push.example.com/", verbosity=0, stdout=out)
+    lines = out.getvalue().splitlines()
+    password = next(line for line in lines if line.startswith("password:")).split()[-1]
+
+    assert "URL:      https://push.example.com/" in lines
+    assert "username: root" in lines
+    assert get_user_model().objects.get(username="root").check_password(password)
+    assert "python manage.py changepassword root" in lines[-1]
+
+
+def test_a_second_run_says_how_to_reset_the_password(db):
+    with override_settings(PUSHPORT_ADMIN_USERNAME="root", PUSHPORT_ADMIN_PASSWORD="pw-123456"):
+        bootstrap()
+        second = bootstrap()
+    assert "username: root" in second.splitlines()
+    assert "pw-123456" not in second
+    assert "changepassword root" in second
