@@ -28,6 +28,9 @@ class ChannelsAppConfig(AppConfig):
         # First on the overview: what a new space still needs.
         getting_started.install()
         install_portal_hooks()
+        from portal.extensions import add_menu_entry
+
+        add_menu_entry(label="Campaigns", url_name="space-campaigns", menu="campaigns")
 
         # Without a broker, the first request a server handles starts its sweeper thread.
         from django.core.signals import request_started

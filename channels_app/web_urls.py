@@ -9,6 +9,7 @@ webhook = "spaces/<uuid:space_id>/webhooks/<uuid:webhook_id>/"
 
 urlpatterns = [
     path("", include("channels_app.web.urls")),
+    path("", include("channels_app.web.campaign_urls")),
     path("spaces/<uuid:space_id>/channels/", views.space_channels, name="space-channels"),
     path(
         "spaces/<uuid:space_id>/channels/<str:channel>/remove/",
