@@ -4,6 +4,7 @@ be killed and restarted empty, and a database those processes share with the tes
 Registered as a pytest plugin by tests/conftest.py; test_worker.py and test_faults.py use it.
 """
 
+import json
 import os
 import signal
 import socket
@@ -19,6 +20,7 @@ from django.core.management import call_command
 from django.db import connections
 from django.db.utils import load_backend
 
+from tests.factories import ApiSpaceFactory, ApnsTokenCredentialFactory, FcmCredentialFactory
 from tests.services import redis_server_binary, redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,3 +249,25 @@ def make_workers(shared_database, settings, tmp_path, apns_fake, fcm_fake):
     yield make
     for workers in made:
         workers.stop()
+
+
+def trusted_space(apns_fake, fcm_fake, **credential_fields):
+    """A new space with APNs and FCM credentials the fakes accept (plain, for tests whose
+    data the worker processes must see committed)."""
+    space = ApiSpaceFactory()
+    apns = ApnsTokenCredentialFactory(space=space, **credential_fields)
+    apns_fake.register_key(
+        key_id=apns.key_id,
+        team_id=apns.team_id,
+        private_or_public_key=apns.key_p8,
+        topics=[apns.bundle_id],
+    )
+    account = fcm_fake.service_account(project_id=f"pushport-{space.pk.hex[:8]}")
+    FcmCredentialFactory(
+        space=space,
+        project_id=account["project_id"],
+        client_email=account["client_email"],
+        service_account_json=json.dumps(account),
+        **credential_fields,
+    )
+    return space

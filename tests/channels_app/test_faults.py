@@ -7,7 +7,6 @@ accepted it exactly once, or (where a process is killed or a connection dropped 
 most the requests that were in flight more than once, and that nothing is left unsent.
 """
 
-import json
 import subprocess
 import sys
 import time
@@ -19,12 +18,9 @@ from django.db import transaction
 
 from channels_app import sending
 from channels_app.models import Delivery, DeliveryStatus, Device, Message, MessageStatus, Platform
-from tests.channels_app.processes import ROOT, SQLITE
+from tests.channels_app.processes import ROOT, SQLITE, trusted_space
 from tests.factories import (
-    ApiSpaceFactory,
-    ApnsTokenCredentialFactory,
     DeviceFactory,
-    FcmCredentialFactory,
     ProfileFactory,
 )
 
@@ -41,22 +37,7 @@ def crowd(apns_fake, fcm_fake, settings, shared_database):
     """A space the fakes trust, whose profile "crowd" has PER_PLATFORM devices on each platform."""
     settings.PUSHPORT_DELIVERY_CHUNK_SIZE = CHUNK
     settings.PUSHPORT_DISPATCH_GRACE_SECONDS = GRACE
-    space = ApiSpaceFactory()
-    apns = ApnsTokenCredentialFactory(space=space, response_timeout=10)
-    apns_fake.register_key(
-        key_id=apns.key_id,
-        team_id=apns.team_id,
-        private_or_public_key=apns.key_p8,
-        topics=[apns.bundle_id],
-    )
-    account = fcm_fake.service_account(project_id="pushport-faults")
-    FcmCredentialFactory(
-        space=space,
-        project_id=account["project_id"],
-        client_email=account["client_email"],
-        service_account_json=json.dumps(account),
-        response_timeout=10,
-    )
+    space = trusted_space(apns_fake, fcm_fake, response_timeout=10)
     profile = ProfileFactory(space=space, profile_id="crowd")
     devices = [
         DeviceFactory.build(space=space, profile=profile, platform=platform)

@@ -1,18 +1,13 @@
 """A real Celery worker process, fed through Redis, sending to the fakes over real sockets."""
 
-import json
-
 import pytest
 from django.db import transaction
 
 from channels_app import sending
 from channels_app.models import Delivery, DeliveryStatus, MessageStatus, Platform
-from tests.channels_app.processes import SQLITE
+from tests.channels_app.processes import SQLITE, trusted_space
 from tests.factories import (
-    ApiSpaceFactory,
-    ApnsTokenCredentialFactory,
     DeviceFactory,
-    FcmCredentialFactory,
     MessageFactory,
     ProfileFactory,
 )
@@ -27,21 +22,7 @@ def test_a_worker_process_delivers_a_send_through_redis_to_the_fakes(
     settings.PUSHPORT_DELIVERY_CHUNK_SIZE = 2
     workers = make_workers(broker)
     worker = workers.start(beat=True, PUSHPORT_DELIVERY_CHUNK_SIZE=2)
-    space = ApiSpaceFactory()
-    apns = ApnsTokenCredentialFactory(space=space)
-    apns_fake.register_key(
-        key_id=apns.key_id,
-        team_id=apns.team_id,
-        private_or_public_key=apns.key_p8,
-        topics=[apns.bundle_id],
-    )
-    account = fcm_fake.service_account(project_id="pushport-worker")
-    FcmCredentialFactory(
-        space=space,
-        project_id=account["project_id"],
-        client_email=account["client_email"],
-        service_account_json=json.dumps(account),
-    )
+    space = trusted_space(apns_fake, fcm_fake)
     profile = ProfileFactory(space=space, profile_id="alice")
     phones = DeviceFactory.create_batch(3, space=space, profile=profile, platform=Platform.IOS)
     tablet = DeviceFactory(space=space, profile=profile, platform=Platform.ANDROID)
