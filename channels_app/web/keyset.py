@@ -64,13 +64,16 @@ def _beyond(fields, values, *, older: bool) -> Q:
     return Q(**{f"{fields[0]}__{weak}": values[0]}) & either
 
 
-def paginate(queryset, *, fields=("created_at", "id"), params=None, size: int = PAGE_SIZE) -> Page:
+def paginate(
+    queryset, *, fields=("created_at", "id"), params=None, size: int | None = None
+) -> Page:
     """One page of `queryset` ordered by `fields` descending, as the request's params ask.
 
     params: `after` (a cursor: the rows below it), `before` (the rows above it) or `last`
     (the oldest page); none of them: the newest page. A bad cursor raises BadCursor.
     """
     params = params or {}
+    size = size or PAGE_SIZE
     fields = list(fields)
     newest_first = [f"-{name}" for name in fields]
     oldest_first = list(fields)

@@ -13,6 +13,9 @@ from . import keyset
 from .page import filter_params, space_page
 
 OUTCOME_COLUMNS = ("delivered", "failed", "invalid_token", "pending")
+# Messages per page of the list: each brings its deliveries into the grouped count (a page
+# of 25 messages to 10,000 devices each counts 250,000 index entries).
+PAGE_SIZE = 25
 
 
 def outcome_counts(message_ids) -> dict:
@@ -24,7 +27,8 @@ def outcome_counts(message_ids) -> dict:
     rows = (
         Delivery.objects.filter(message__in=list(message_ids))
         .values_list("message_id", "status")
-        .annotate(n=Count("id"))
+        # COUNT(*), not COUNT(id): the (message, status) index alone answers it.
+        .annotate(n=Count("*"))
         .order_by()
     )
     for message_id, status, n in rows:
@@ -66,7 +70,7 @@ def message_list(request, space_id):
             "to", "rules", "extras", "apns_data", "fcm_data", "deep_link", "metadata"
         ),
         params=request.GET,
-        size=25,
+        size=PAGE_SIZE,
     )
     counts = outcome_counts([message.pk for message in page.rows])
     for message in page.rows:
