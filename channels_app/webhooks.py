@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import secrets
+import ssl
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -316,11 +317,8 @@ def deliver(call: WebhookCall, *, lease: dt.datetime) -> str:
 
 
 def _post(webhook: Webhook, call: WebhookCall) -> tuple[int | None, str]:
-    """(HTTP status, error text or "") of one POST to the address the policy checked."""
+    """(HTTP status, error text or "") of one POST to an address the policy checked."""
     target = check_webhook_url(webhook.url)
-    # Connect to the checked address, never to a second DNS answer; the name still goes in
-    # Host and in TLS (SNI and the certificate check).
-    url = httpx.URL(webhook.url).copy_with(host=target.address)
     default_port = {"https": 443, "http": 80}[target.scheme]
     host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
     body = json.dumps(call.payload, separators=(",", ":")).encode()
@@ -332,28 +330,45 @@ def _post(webhook: Webhook, call: WebhookCall) -> tuple[int | None, str]:
         SIGNATURE_HEADER: sign(secret=webhook.secret, body=body, timestamp=int(time.time())),
     }
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-    try:
-        # trust_env off: a proxy from the environment would connect to the name, not to the
-        # address the policy checked.
-        with httpx.Client(
-            timeout=settings.PUSHPORT_WEBHOOK_TIMEOUT_SECONDS,
-            follow_redirects=False,
-            trust_env=False,
-        ) as client:
+    # trust_env off: a proxy from the environment would resolve the name again.
+    with httpx.Client(
+        timeout=settings.PUSHPORT_WEBHOOK_TIMEOUT_SECONDS,
+        follow_redirects=False,
+        trust_env=False,
+        verify=_trusted_cas(),
+    ) as client:
+        error = ""
+        for address in target.addresses:
+            # Connect to a checked address, never to a second DNS answer; the name still goes
+            # in Host and in TLS (SNI and the certificate check).
+            url = httpx.URL(webhook.url).copy_with(host=address)
             request = client.build_request(
                 "POST", url, content=body, headers=headers, extensions=extensions
             )
-            response = client.send(request, stream=True)
             try:
-                if 200 <= response.status_code < 300:
-                    return response.status_code, ""
-                # Only the first bytes of an error answer are read and kept.
-                first = next(response.iter_bytes(), b"")[:SNIPPET_CHARS]
-                return response.status_code, f"HTTP {response.status_code}: {_sanitize(first)}"
-            finally:
-                response.close()
-    except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {_sanitize(str(exc).encode())}"
+                return _answer(client.send(request, stream=True))
+            except httpx.ConnectError as exc:
+                # The next address of the host may answer (IPv6 first, a server on IPv4 only).
+                error = f"ConnectError: {_sanitize(str(exc).encode())}"
+            except httpx.HTTPError as exc:
+                return None, f"{type(exc).__name__}: {_sanitize(str(exc).encode())}"
+        return None, error
+
+
+def _trusted_cas() -> ssl.SSLContext | bool:
+    bundle = settings.PUSHPORT_WEBHOOK_CA_BUNDLE
+    return ssl.create_default_context(cafile=bundle) if bundle else True
+
+
+def _answer(response: httpx.Response) -> tuple[int, str]:
+    try:
+        if 200 <= response.status_code < 300:
+            return response.status_code, ""
+        # Only the first bytes of an error answer are read and kept.
+        first = next(response.iter_bytes(), b"")[:SNIPPET_CHARS]
+        return response.status_code, f"HTTP {response.status_code}: {_sanitize(first)}"
+    finally:
+        response.close()
 
 
 def _sanitize(raw: bytes) -> str:

@@ -130,12 +130,18 @@ def check_apns_endpoint(endpoint: str) -> str:
 
 
 class WebhookTarget(NamedTuple):
-    """Where a webhook call may connect: the URL's parts and the address that was checked."""
+    """Where a webhook call may connect: the URL's parts and the addresses that were checked."""
 
     scheme: str
     host: str
     port: int
-    address: str
+    # Every address the host resolved to, all of them checked, in the resolver's order.
+    addresses: tuple[str, ...]
+
+    @property
+    def address(self) -> str:
+        """The address to try first."""
+        return self.addresses[0]
 
 
 def _operator_allowed() -> tuple[set[str], list]:
@@ -174,7 +180,7 @@ def check_webhook_url(url: str) -> WebhookTarget:
     """The target a webhook URL may reach, or OutboundHostRefused saying why not.
 
     Resolves the host: every address must be public, or the host or the addresses listed in
-    PUSHPORT_WEBHOOK_ALLOWED_HOSTS. The address returned is the one to connect to.
+    PUSHPORT_WEBHOOK_ALLOWED_HOSTS. The addresses returned are the only ones to connect to.
     """
     try:
         parts = urlsplit(url.strip())
@@ -206,4 +212,4 @@ def check_webhook_url(url: str) -> WebhookTarget:
             "a webhook URL must be an https:// URL (plain http only for hosts the operator "
             "lists in PUSHPORT_WEBHOOK_ALLOWED_HOSTS)"
         )
-    return WebhookTarget(scheme=scheme, host=host, port=port, address=addresses[0])
+    return WebhookTarget(scheme=scheme, host=host, port=port, addresses=tuple(addresses))

@@ -151,6 +151,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "space-list"
 LOGOUT_REDIRECT_URL = "login"
 
+# Invitations (portal/invitations.py) go by e-mail; the console backend prints them to the
+# server's output, so a fresh install can invite without a mail server.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pushport <pushport@localhost>")
+# How long an invitation's set-password link stays valid (Django's reset-token lifetime).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+
 # Uploaded credential files are small; anything bigger is not a key.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

@@ -5,6 +5,7 @@ import http.server
 import json
 import logging
 import re
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from channels_app.models import (
 )
 from portal.outbound import OutboundHostRefused, check_webhook_url
 from tests.factories import DeviceFactory, MessageFactory, WebhookFactory
+from tests.fakes.tls import TestCA
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +33,7 @@ pytestmark = pytest.mark.django_db
 class Receiver:
     """A plain HTTP server on 127.0.0.1 that records each POST and answers the next status."""
 
-    def __init__(self):
+    def __init__(self, *, tls=None):
         self.requests: list[SimpleNamespace] = []
         self.statuses: list[int] = []
         receiver = self
@@ -54,6 +56,8 @@ class Receiver:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/pushport?tenant=acme"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -409,3 +413,54 @@ def test_a_finished_campaign_is_announced(space, hook):
     assert call.event == WebhookEvent.CAMPAIGN_FINISHED
     assert call.payload["data"]["campaignId"] == str(campaign.pk)
     assert call.payload["data"]["name"] == "Spring sale"
+
+
+def test_workers_find_the_webhook_task_and_beat_runs_it(settings):
+    from celery import current_app
+
+    from channels_app import webhook_tasks
+
+    assert "channels_app.webhook_tasks.deliver_webhooks" in current_app.tasks
+    schedule = settings.CELERY_BEAT_SCHEDULE["deliver-webhooks"]
+    assert schedule["task"] == webhook_tasks.deliver_webhooks.name
+
+
+def test_the_task_sends_what_is_due(hook, receiver):
+    from channels_app import webhook_tasks
+
+    webhooks.send_test_event(webhook=hook)
+
+    assert webhook_tasks.deliver_webhooks() == {"delivered": 1}
+    assert len(receiver.requests) == 1
+
+
+def test_an_https_receiver_is_reached_by_name_with_its_certificate_checked(space, settings):
+    ca = TestCA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(ca.cert_file, ca.key_file)
+    server = Receiver(tls=context)
+    settings.PUSHPORT_WEBHOOK_ALLOWED_HOSTS = ["localhost"]
+    settings.PUSHPORT_WEBHOOK_CA_BUNDLE = ca.ca_file
+    try:
+        url = f"https://localhost:{server.server.server_port}/hooks"
+        webhook, secret = webhooks.create_webhook(
+            space=space, url=url, events=[WebhookEvent.DELIVERED]
+        )
+        webhooks.send_test_event(webhook=webhook)
+
+        assert webhooks.deliver_due() == {"delivered": 1}
+        (request,) = server.requests
+        assert request.headers["Host"] == f"localhost:{server.server.server_port}"
+        assert verify(secret, request.headers["Pushport-Signature"], request.body)
+
+        # A receiver whose certificate the trusted CAs did not sign is not sent the event.
+        settings.PUSHPORT_WEBHOOK_CA_BUNDLE = ""
+        call = webhooks.send_test_event(webhook=webhook)
+        webhooks.deliver_due()
+        call.refresh_from_db()
+        assert call.status == WebhookCallStatus.RETRYING
+        assert "CERTIFICATE_VERIFY_FAILED" in call.last_error
+        assert len(server.requests) == 1
+    finally:
+        server.close()
+        ca.cleanup()
