@@ -255,6 +255,8 @@ PUSHPORT_WEBHOOK_MAX_ATTEMPTS = env.int("PUSHPORT_WEBHOOK_MAX_ATTEMPTS", default
 PUSHPORT_WEBHOOK_RETRY_BASE_SECONDS = env.float("PUSHPORT_WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
 PUSHPORT_WEBHOOK_RETRY_MAX_SECONDS = env.float("PUSHPORT_WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
 PUSHPORT_WEBHOOK_INTERVAL_SECONDS = env.float("PUSHPORT_WEBHOOK_INTERVAL_SECONDS", default=2.0)
+# A PEM bundle that replaces the system CAs for webhook receivers (receivers on a private CA).
+PUSHPORT_WEBHOOK_CA_BUNDLE = env.str("PUSHPORT_WEBHOOK_CA_BUNDLE", default="")
 
 # Celery: no broker means tasks run in process, eagerly. Celery still sets up a producer for
 # eager tasks: the in-memory transport keeps it from looking for a broker on localhost.
