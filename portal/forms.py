@@ -34,7 +34,9 @@ class DeleteSpaceForm(forms.Form):
 
 class AddMemberForm(forms.Form):
     identifier = forms.CharField(
-        label="Username or email", max_length=254, help_text="The person needs an account."
+        label="Username or e-mail",
+        max_length=254,
+        help_text="An e-mail address without an account gets an invitation to set a password.",
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
 

@@ -22,7 +22,8 @@ class ApiSpace(models.Model):
 
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
+    # Stored as "admin"; shown as Manager so it is not mistaken for Django's site administration.
+    ADMIN = "admin", "Manager"
     VIEWER = "viewer", "Viewer"
 
 

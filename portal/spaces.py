@@ -79,7 +79,7 @@ def add_member(*, space: ApiSpace, identifier: str, role: str) -> Membership:
     if user is None:
         raise ValidationError(
             f"No active user has the username or email “{identifier}”. "
-            "Ask an administrator to create the account first."
+            "Invite the person by e-mail address instead: they get a link to set a password."
         )
     try:
         # The unique constraint, not a prior lookup, decides: two owners may add at once.

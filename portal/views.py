@@ -11,6 +11,7 @@ from . import extensions, shown_once, spaces
 from .access import membership_for
 from .apikeys import create_api_key, revoke_api_key
 from .forms import AddMemberForm, ApiKeyForm, DeleteSpaceForm, RoleForm, SpaceForm
+from .invitations import invite_member
 from .models import ApiKey, Membership
 
 
@@ -105,17 +106,24 @@ def space_members(request, space_id):
     form = AddMemberForm(request.POST)
     if form.is_valid():
         try:
-            added = spaces.add_member(
+            added, invited = invite_member(
                 space=membership.space,
                 identifier=form.cleaned_data["identifier"],
                 role=form.cleaned_data["role"],
+                invited_by=request.user,
+                base_url=request.build_absolute_uri("/"),
             )
         except ValidationError as exc:
             form.add_error("identifier", exc)
         else:
-            messages.success(
-                request, f"{added.user.get_username()} added as {added.get_role_display()}."
-            )
+            name, role = added.user.get_username(), added.get_role_display()
+            if invited:
+                messages.success(
+                    request,
+                    f"{name} added as {role} and invited by e-mail to set a password.",
+                )
+            else:
+                messages.success(request, f"{name} added as {role}.")
             return redirect("space-members", space_id=space_id)
     return _members(request, membership, add_form=form)
 
@@ -133,7 +141,7 @@ def space_member_role(request, space_id, member_id):
     member = _member(request, space_id, member_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose one of the roles owner, admin or viewer.")
+        messages.error(request, "Choose one of the roles owner, manager or viewer.")
     else:
         try:
             spaces.change_role(membership=member, role=form.cleaned_data["role"])

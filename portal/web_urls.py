@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import account, views
 
 space = "spaces/<uuid:space_id>/"
 
@@ -11,6 +11,12 @@ urlpatterns = [
     path("", views.space_list, name="space-list"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", account.PasswordChangeView.as_view(), name="password-change"),
+    path(
+        "invitation/<uidb64>/<token>/",
+        account.InvitationAcceptView.as_view(),
+        name="invitation-accept",
+    ),
     path(space, views.space_overview, name="space-overview"),
     path(f"{space}rename/", views.space_rename, name="space-rename"),
     path(f"{space}delete/", views.space_delete, name="space-delete"),

@@ -230,12 +230,14 @@ def test_an_owner_adds_a_member_by_email_with_a_role(owner_client, space):
     assert Membership.objects.get(space=space, user=newcomer).role == Role.ADMIN
 
 
-def test_adding_an_unknown_person_says_so(owner_client, space):
+def test_adding_an_unknown_username_says_so_and_suggests_an_invitation(owner_client, space):
     response = owner_client.post(
-        url("space-members", space), {"identifier": "nobody@example.com", "role": "viewer"}
+        url("space-members", space), {"identifier": "nobody", "role": "viewer"}
     )
     assert response.status_code == 200
-    assert "No active user has the username or email" in response.content.decode()
+    html = response.content.decode()
+    assert "No active user has the username or email" in html
+    assert "Invite the person by e-mail address" in html
 
 
 def test_adding_someone_twice_says_they_are_a_member(owner_client, owner, space):
