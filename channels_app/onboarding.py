@@ -92,8 +92,9 @@ def health_words(credential) -> str:
     return "unverified"
 
 
-def expiry_words(not_after: dt.datetime, *, now: dt.datetime) -> str:
+def expiry_words(not_after: dt.datetime, *, now: dt.datetime | None = None) -> str:
     """ "expired 3 days ago", "expires today", "expires in 9 days"."""
+    now = now or timezone.now()
     days = (not_after - now) / dt.timedelta(days=1)
     if days <= 0:
         ago = math.floor(-days)

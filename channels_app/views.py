@@ -17,6 +17,7 @@ from sessions_app.forms import AppMessagingAuthForm
 from .credential_health import certificate_expiry
 from .forms import ApnsCertificateForm, ApnsTokenForm, FcmCredentialForm
 from .models import ApnsCredential, FcmCredential
+from .onboarding import expiry_words
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def _page(request, membership, forms=None, *, generated_secret=""):
             "fcm": FcmCredential.objects.filter(space=space).first(),
             "apns": apns,
             "apns_expiry": apns and certificate_expiry(apns, days=days),
+            "apns_expiry_words": apns and apns.not_after and expiry_words(apns.not_after),
             "warning_days": days,
             "generated_secret": generated_secret,
         },

@@ -125,3 +125,18 @@ def test_viewers_see_no_form_and_cannot_post(space):
 
     assert "Viewers cannot send pushes" in client.get(page_url(space)).content.decode()
     assert client.post(page_url(space), {"title": "t", "body": "b"}).status_code == 403
+
+
+def test_device_and_profile_pages_link_to_a_prefilled_test_push(owner_client, space, iphone):
+    device_page = owner_client.get(
+        reverse("space-device", kwargs={"space_id": space.id, "device_id": iphone.pk})
+    ).content.decode()
+    profile_page = owner_client.get(
+        reverse("space-profile", kwargs={"space_id": space.id, "profile_pk": iphone.profile.pk})
+    ).content.decode()
+
+    assert f'{page_url(space)}?device={iphone.pk}"' in device_page
+    assert f'{page_url(space)}?profile=alice"' in profile_page
+    prefilled = owner_client.get(f"{page_url(space)}?device={iphone.pk}").content.decode()
+    assert f'name="device" value="{iphone.pk}"' in prefilled
+    assert "to one device" in prefilled.lower()
