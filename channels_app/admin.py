@@ -13,6 +13,7 @@ from .models import (
     Device,
     FcmCredential,
     Message,
+    PowerAuthApp,
     Webhook,
     WebhookCall,
 )
@@ -139,3 +140,9 @@ class WebhookCallAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event"]
     list_select_related = ["webhook"]
     exclude = ["payload"]
+
+
+@admin.register(PowerAuthApp)
+class PowerAuthAppAdmin(SpaceScopedAdmin):
+    list_display = ["app_id", "space", "created_at"]
+    search_fields = ["app_id", "space__name"]

@@ -165,6 +165,11 @@ class Device(models.Model):
     registered_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # A PowerAuth activation registered through the PowerAuth-compatible API, and its status
+    # there (ACTIVE, BLOCKED, REMOVED...): a device whose activation is not ACTIVE receives no
+    # personal message.
+    activation_id = models.CharField(max_length=64, blank=True)
+    activation_status = models.CharField(max_length=20, blank=True)
 
     class Meta:
         constraints = [
@@ -172,7 +177,10 @@ class Device(models.Model):
                 fields=["space", "platform", "token"], name="device_token_per_space"
             )
         ]
-        indexes = [models.Index(fields=["profile", "active"])]
+        indexes = [
+            models.Index(fields=["profile", "active"]),
+            models.Index(fields=["space", "activation_id"]),
+        ]
 
     def __str__(self):
         return f"{self.platform} {self.token[:8]}…"
@@ -429,3 +437,14 @@ class WebhookCall(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.status}"
+
+
+class PowerAuthApp(models.Model):
+    """The numeric PowerAuth `appId` a space answers to on the PowerAuth-compatible API."""
+
+    space = models.OneToOneField(ApiSpace, on_delete=models.CASCADE, related_name="powerauth_app")
+    app_id = models.PositiveBigIntegerField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"PowerAuth app {self.app_id}"

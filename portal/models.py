@@ -48,6 +48,17 @@ class Membership(models.Model):
         return self.role in (Role.OWNER, Role.ADMIN)
 
 
+class ApiKeyScope(models.TextChoices):
+    SEND = "send", "Send messages and campaigns"
+    DEVICES = "devices", "Register and remove devices"
+    ADMIN = "admin", "Administer the space's channels (PowerAuth admin API)"
+
+
+def default_scopes() -> list[str]:
+    """What a key may do unless its creator chose otherwise: never administration."""
+    return [ApiKeyScope.SEND, ApiKeyScope.DEVICES]
+
+
 class ApiKey(models.Model):
     """A server-to-server credential: only a hash of its secret is stored."""
 
@@ -59,6 +70,8 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # ApiKeyScope values this key may use.
+    scopes = models.JSONField(default=default_scopes)
 
     class Meta:
         ordering = ["-created_at"]
@@ -69,3 +82,7 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def allows(self, scope: str) -> bool:
+        """Whether this key carries the scope."""
+        return scope in self.scopes
