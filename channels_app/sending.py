@@ -36,6 +36,27 @@ def send_all(*, messages: Sequence[Message]) -> None:
         ).values_list("id", "platform", "profile__profile_id")
         for device_id, platform, profile_id in found:
             devices[(space_id, profile_id)].append((device_id, platform))
+    _store_and_queue(
+        (message, device)
+        for message in messages
+        for device in devices[(message.space_id, message.to.get("profileId"))]
+    )
+    # A message with no device to go to is settled now; the others when their chunks finish.
+    refresh_statuses(
+        message_ids=[m.pk for m in messages if not devices[(m.space_id, m.to.get("profileId"))]]
+    )
+
+
+def send_to_devices(*, message: Message, devices: Sequence[Device]) -> None:
+    """Create the deliveries of a saved message to exactly these devices (a test push, a
+    migration surface that names its devices); queued once the transaction commits."""
+    _store_and_queue((message, (device.pk, device.platform)) for device in devices)
+    if not devices:
+        refresh_statuses(message_ids=[message.pk])
+
+
+def _store_and_queue(targets) -> None:
+    """Insert a delivery per (message, (device id, platform)); queue them after the commit."""
     # The chunks queued on commit send these; the sweeper takes them only if that never happens.
     queued_until = timezone.now() + dt.timedelta(seconds=settings.PUSHPORT_DISPATCH_GRACE_SECONDS)
     deliveries = [
@@ -46,14 +67,9 @@ def send_all(*, messages: Sequence[Message]) -> None:
             "platform": platform,
             "sweep_after": queued_until,
         }
-        for message in messages
-        for device_id, platform in devices[(message.space_id, message.to.get("profileId"))]
+        for message, (device_id, platform) in targets
     ]
     rows.insert_values(Delivery, deliveries)
-    # A message with no device to go to is settled now; the others when their chunks finish.
-    refresh_statuses(
-        message_ids=[m.pk for m in messages if not devices[(m.space_id, m.to.get("profileId"))]]
-    )
     ids = [str(d["id"]) for d in deliveries]
     if ids:
         transaction.on_commit(lambda: tasks.enqueue_or_leave(ids))

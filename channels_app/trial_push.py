@@ -1,15 +1,11 @@
 """Test pushes from the portal: to a profile's devices or to one device, read back in words."""
 
-import datetime as dt
-import uuid
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from . import sending, tasks
-from .models import Delivery, DeliveryStatus, Device, Message
+from . import sending
+from .models import DeliveryStatus, Device, Message
 from .reasons import describe_delivery
 
 DEFAULT_TITLE = "Test push from Pushport"
@@ -25,9 +21,8 @@ def send_test_push(
 ) -> Message:
     """Store and send a test message to every active device of a profile, or to one device.
 
-    A profile goes through sending.submit_batch like any API send. One device is a delivery
-    of its own (the engine targets profiles), queued the same way once the transaction
-    commits; without a broker the first attempt therefore happens before this returns.
+    A profile goes through sending.submit_batch like any API send, one device through
+    sending.send_to_devices; without a broker the first attempt happens before this returns.
     """
     if device is None:
         message = Message(
@@ -39,19 +34,9 @@ def send_test_push(
     if device.profile_id:
         to["profileId"] = device.profile.profile_id
     message = Message(space=space, to=to, title=title, body=body, metadata=TAG)
-    grace = dt.timedelta(seconds=settings.PUSHPORT_DISPATCH_GRACE_SECONDS)
     with transaction.atomic():
         message.save()
-        delivery = Delivery.objects.create(
-            id=uuid.uuid4(),
-            message=message,
-            device=device,
-            platform=device.platform,
-            # The queued chunk sends it; the sweeper only if that never happens (as in sending).
-            sweep_after=timezone.now() + grace,
-        )
-        ids = [str(delivery.pk)]
-        transaction.on_commit(lambda: tasks.enqueue_or_leave(ids))
+        sending.send_to_devices(message=message, devices=[device])
     return message
 
 
