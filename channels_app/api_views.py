@@ -8,9 +8,10 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.authentication import ApiKeyAuthentication
+from portal.authentication import ApiKeyAuthentication, require_scope
 from portal.errors import ApiError
 from portal.fast_validation import NOT_SURE, compile_validator
+from portal.models import ApiKeyScope
 from sessions_app.serializers import ErrorSerializer
 
 from . import sending
@@ -40,19 +41,22 @@ NAMED_CODES = frozenset({"unsupported_rule", "unknown_rule"})
 
 
 class IsKeyOfSpace(permissions.BasePermission):
-    """An API key of the URL's space; another space's key finds nothing there."""
+    """An API key of the URL's space with the view's scope; another space's key finds nothing."""
 
     def has_permission(self, request, view):
         if request.auth is None:
             return False
         if str(request.auth.space_id) != str(view.kwargs["space_id"]):
             raise NotFound("No such API space.")
+        require_scope(request.auth, view.required_scope)
         return True
 
 
 class SpaceApiView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsKeyOfSpace]
+    # Messages and campaigns: sending, and reading back what was sent.
+    required_scope = ApiKeyScope.SEND
 
     @property
     def space(self):

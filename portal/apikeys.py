@@ -3,10 +3,11 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 
 from django.utils import timezone
 
-from .models import ApiKey, ApiSpace
+from .models import ApiKey, ApiKeyScope, ApiSpace, default_scopes
 
 KEY_PREFIX = "pp_"
 
@@ -16,12 +17,29 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_api_key(*, space: ApiSpace, name: str) -> tuple[ApiKey, str]:
-    """Create a key; returns it with the full secret, which is never shown again."""
+def create_api_key(
+    *, space: ApiSpace, name: str, scopes: Iterable[str] | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it with the full secret, which is never shown again.
+
+    `scopes` are ApiKeyScope values; without them the key gets the default (send, devices).
+    """
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    key = ApiKey.objects.create(space=space, name=name, prefix=prefix, secret_hash=_hash(secret))
+    chosen = default_scopes() if scopes is None else _clean_scopes(scopes)
+    key = ApiKey.objects.create(
+        space=space, name=name, prefix=prefix, secret_hash=_hash(secret), scopes=chosen
+    )
     return key, f"{KEY_PREFIX}{prefix}.{secret}"
+
+
+def _clean_scopes(scopes: Iterable[str]) -> list[str]:
+    """Known scopes, once each, in the order ApiKeyScope lists them."""
+    wanted = set(scopes)
+    unknown = wanted - set(ApiKeyScope.values)
+    if unknown:
+        raise ValueError(f"unknown API key scopes: {sorted(unknown)}")
+    return [scope for scope in ApiKeyScope.values if scope in wanted]
 
 
 def authenticate_api_key(raw: str, *, space_id=None) -> ApiKey | None:

@@ -6,6 +6,7 @@ import binascii
 from rest_framework import authentication, exceptions
 
 from .apikeys import authenticate_api_key
+from .errors import ApiError
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -50,3 +51,13 @@ class BasicApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Basic realm="api"'
+
+
+def require_scope(key, scope: str) -> None:
+    """Refuse (403 api_key_scope_missing) an API key that was not given `scope`."""
+    if key is None or not key.allows(scope):
+        raise ApiError(
+            "api_key_scope_missing",
+            f"This API key lacks the {scope!r} scope; use a key that has it.",
+            status_code=403,
+        )

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .models import ApiKey, ApiSpace, Role
+from .models import ApiKey, ApiKeyScope, ApiSpace, Role, default_scopes
 
 
 class SpaceForm(forms.ModelForm):
@@ -46,7 +46,20 @@ class RoleForm(forms.Form):
 
 
 class ApiKeyForm(forms.ModelForm):
+    # Administration can replace a space's credentials: never granted unless ticked.
+    scopes = forms.MultipleChoiceField(
+        choices=ApiKeyScope.choices,
+        initial=default_scopes,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What servers holding this key may do; none ticked gives send and devices.",
+    )
+
     class Meta:
         model = ApiKey
         fields = ["name"]
         help_texts = {"name": "What uses this key, e.g. “billing server”."}
+
+    def clean_scopes(self):
+        # A key with no scope could do nothing at all; nobody means that.
+        return self.cleaned_data["scopes"] or default_scopes()

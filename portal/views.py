@@ -195,7 +195,11 @@ def space_api_keys(request, space_id):
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
         return _api_keys(request, membership, form=form)
-    key, secret = create_api_key(space=membership.space, name=form.cleaned_data["name"])
+    key, secret = create_api_key(
+        space=membership.space,
+        name=form.cleaned_data["name"],
+        scopes=form.cleaned_data["scopes"],
+    )
     # Redirected, not rendered: a reload of the next page cannot post the form again.
     shown_once.keep(request, purpose=_api_key_purpose(key), secret=secret)
     return redirect("space-api-key-created", space_id=space_id, key_id=key.pk)

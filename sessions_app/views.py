@@ -7,9 +7,13 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.authentication import ApiKeyAuthentication, BasicApiKeyAuthentication
+from portal.authentication import (
+    ApiKeyAuthentication,
+    BasicApiKeyAuthentication,
+    require_scope,
+)
 from portal.errors import ApiError
-from portal.models import ApiSpace
+from portal.models import ApiKeyScope, ApiSpace
 
 from .authentication import HasSession, SessionTokenAuthentication
 from .models import AnonymousTokenAccess, AppMessagingAuth
@@ -63,8 +67,9 @@ class SpaceApiView(APIView):
 class SpaceApiKeyMixin:
     """For server-to-server routes under /apispaces/{space_id}/: `Bearer <API key>`."""
 
-    def require_space_key(self, space_id: str) -> None:
-        """401 unless the request carries an active API key of this very space."""
+    def require_space_key(self, space_id: str, *, scope: str = "") -> None:
+        """401 unless the request carries an active API key of this very space; 403 when the
+        key lacks `scope` (an ApiKeyScope value)."""
         if self.request.auth is None:
             self.permission_denied(self.request, message="An API key of this space is required.")
         if self.request.auth.space_id != parse_space_id(space_id):
@@ -73,6 +78,8 @@ class SpaceApiKeyMixin:
                 "The API key is unknown or revoked.",
                 status_code=status.HTTP_401_UNAUTHORIZED,
             )
+        if scope:
+            require_scope(self.request.auth, scope)
 
 
 class SessionApiView(SpaceApiView):
@@ -260,7 +267,7 @@ class ProfileDeviceView(SpaceApiKeyMixin, SpaceApiView):
         responses={204: None, **errors(401, 404)},
     )
     def delete(self, request, space_id, profile_id, device_id):
-        self.require_space_key(space_id)
+        self.require_space_key(space_id, scope=ApiKeyScope.DEVICES)
         closed = close_device(
             auth=auth_for_space(space_id), profile_id=profile_id, device_id=device_id
         )
