@@ -26,4 +26,5 @@ urlpatterns = [
         name="api-message-deliveries",
     ),
     path("", include("channels_app.api.urls")),
+    path("", include("channels_app.compat.mcmt_urls")),
 ]

@@ -41,6 +41,9 @@ APNS_APS_KEYS = frozenset(
 # A silent (background) push carries nothing that shows or sounds.
 APNS_SILENT_FORBIDDEN_KEYS = frozenset({"alert", "badge", "sound"})
 DEEP_LINK_KEY = "dd_deepLink"
+# Message.apns_data holding this key carries a whole APNs payload as given (its exact
+# JSON text), sent unchanged instead of one built from the message's fields.
+GIVEN_PAYLOAD_KEY = "_pushport_given_payload"
 _PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_:.\-]*\Z")
 
 
@@ -161,8 +164,56 @@ def _aps(message: Message, overrides: dict[str, Any]) -> dict[str, Any]:
     return aps
 
 
+def given_apns_payload(body: bytes, *, bundle_id: str) -> ApnsPayload:
+    """A payload taken as given (Momentum MCMT): validated, its bytes sent unchanged.
+
+    The body must be a UTF-8 JSON object of at most 4096 bytes with an `aps` object. The
+    headers follow from it: a payload whose aps is only content-available 1 is a background
+    push (priority 5, as Apple requires), anything else an alert (priority 10).
+    """
+    if not body.strip():
+        raise PayloadError("payload_empty", "The payload is empty; APNs needs a JSON object.")
+    if len(body) > APNS_MAX_PAYLOAD_BYTES:
+        raise PayloadError(
+            "apns_payload_too_large",
+            f"The APNs payload is {len(body)} bytes; APNs takes at most {APNS_MAX_PAYLOAD_BYTES}.",
+        )
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PayloadError(
+            "payload_not_utf8", f"The payload is not UTF-8 (byte {exc.start}); JSON must be."
+        ) from exc
+    except ValueError as exc:
+        raise PayloadError("payload_not_json", f"The payload is not JSON: {exc}.") from exc
+    except RecursionError as exc:
+        # 4096 bytes of brackets nest deeper than Python's parser goes.
+        raise PayloadError("payload_not_json", "The payload nests too deeply to be read.") from exc
+    if not isinstance(payload, dict):
+        raise PayloadError("payload_not_object", "The payload must be a JSON object.")
+    aps = payload.get("aps")
+    if not isinstance(aps, dict):
+        raise PayloadError(
+            "payload_without_aps", "The payload needs an aps object (alert, badge, sound...)."
+        )
+    background = aps == {"content-available": 1}
+    headers = {
+        "apns-push-type": "background" if background else "alert",
+        "apns-priority": "5" if background else "10",
+        "apns-topic": bundle_id,
+    }
+    return ApnsPayload(headers=headers, body=body)
+
+
 def apns_payload(message: Message, *, bundle_id: str) -> ApnsPayload:
     """The APNs headers and JSON body of a message, refusing what APNs would refuse."""
+    given = (
+        message.apns_data.get(GIVEN_PAYLOAD_KEY) if isinstance(message.apns_data, dict) else None
+    )
+    if isinstance(given, str):
+        # A payload injected as given (MCMT) is sent byte for byte, never rebuilt from fields;
+        # it was validated when stored and is checked again here, as every payload is.
+        return given_apns_payload(given.encode("utf-8"), bundle_id=bundle_id)
     _check_collapse_key(message)
     seconds_left = _seconds_left(message)
     extras = _object(message.extras, field="extras")

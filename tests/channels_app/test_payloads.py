@@ -8,9 +8,11 @@ from django.utils import timezone
 
 from channels_app.models import Priority
 from channels_app.payloads import (
+    GIVEN_PAYLOAD_KEY,
     PayloadError,
     apns_payload,
     fcm_message,
+    given_apns_payload,
     validate_message,
 )
 from tests.factories import MessageFactory
@@ -272,3 +274,38 @@ def test_validate_message_raises_what_either_platform_would_refuse():
     with pytest.raises(PayloadError) as raised:
         validate_message(message(fcm_data={"google.x": "1"}))
     assert raised.value.code == "reserved_data_key"
+
+
+def test_a_payload_given_as_is_keeps_its_bytes_and_gets_alert_headers():
+    body = b'{ "aps" : { "alert" : "You have mail" } }'
+    payload = given_apns_payload(body, bundle_id=BUNDLE)
+    assert payload.body == body
+    assert payload.headers == {
+        "apns-push-type": "alert",
+        "apns-priority": "10",
+        "apns-topic": BUNDLE,
+    }
+
+
+def test_a_message_carrying_a_given_payload_sends_it_instead_of_its_fields():
+    given = '{"aps":{"badge":1},  "k":"v"}'
+    built = message(title="ignored", apns_data={GIVEN_PAYLOAD_KEY: given})
+    assert apns_payload(built, bundle_id=BUNDLE).body == given.encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"", "payload_empty"),
+        (b"{nope", "payload_not_json"),
+        (b"[" * 4000 + b"]" * 4000, "apns_payload_too_large"),
+        (b"[" * 2000 + b"]" * 2000, "payload_not_json"),
+        (b'"text"', "payload_not_object"),
+        (b'{"aps": 1}', "payload_without_aps"),
+        (b'{"aps":{"alert":"\xff"}}', "payload_not_utf8"),
+    ],
+)
+def test_a_given_payload_apns_would_refuse_is_refused_by_name(body, code):
+    with pytest.raises(PayloadError) as caught:
+        given_apns_payload(body, bundle_id=BUNDLE)
+    assert caught.value.code == code

@@ -95,6 +95,8 @@ class Notification:
     environment: str
     headers: dict
     payload: dict
+    # The request body byte for byte (payloads sent as given are checked against it).
+    body: bytes = b""
 
 
 @dataclass
@@ -204,6 +206,7 @@ class _ServerConnection(ServerConnection):
                     environment=self.environment,
                     headers={k.decode(): v.decode() for k, v in fields.items()},
                     payload=json.loads(body),
+                    body=bytes(body),
                 )
             )
         self._respond(stream_id, 200, apns_id, b"", accepted_token=token)

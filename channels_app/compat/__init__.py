@@ -1,0 +1,1 @@
+"""Compatibility surfaces for teams moving to Pushport: PowerAuth Push Server, Momentum MCMT."""
