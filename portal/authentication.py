@@ -58,6 +58,6 @@ def require_scope(key, scope: str) -> None:
     if key is None or not key.allows(scope):
         raise ApiError(
             "api_key_scope_missing",
-            f"This API key lacks the {scope!r} scope; use a key that has it.",
+            f"This API key lacks the {scope} scope; use a key that has it.",
             status_code=403,
         )

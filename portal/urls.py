@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include("sessions_app.urls")),
     path("", include("channels_app.push_urls")),
     path("", include("channels_app.api_urls")),
+    # The PowerAuth Push Server API: its callers change only their base URL (and add a key).
+    path("powerauth-push-server/", include("channels_app.compat.powerauth.urls")),
     path("", include("portal.web_urls")),
     # Last: any other path under an API prefix (or an id its converter refused) is a JSON 404.
     re_path(r"^(?:apispaces|cpaas|api)(?:/|$)", errors.api_not_found),
