@@ -14,7 +14,7 @@ from .credentials import (
     parse_p12,
     parse_service_account,
 )
-from .models import ApnsCredential, ApnsKind, FcmCredential, Health
+from .models import ApnsCredential, ApnsKind, FcmCredential, Health, PowerAuthApp
 from .validators import validate_apns_endpoint
 
 # A credential file is a few KB; anything much bigger is the wrong file.
@@ -312,3 +312,20 @@ class ApnsCertificateForm(ApnsForm):
             credential.not_after = self.bundle.not_after
         credential.key_p8 = credential.key_id = credential.team_id = ""
         return super().save(commit=commit)
+
+
+class PowerAuthAppForm(forms.ModelForm):
+    """The numeric appId PowerAuth callers name this space by (one per space, unique)."""
+
+    class Meta:
+        model = PowerAuthApp
+        fields = ["app_id"]
+        labels = {"app_id": "PowerAuth appId"}
+        help_texts = {
+            "app_id": "The appId your PowerAuth Push Server callers send; requests with any "
+            "other appId are refused."
+        }
+
+    def __init__(self, *args, space, **kwargs):
+        instance = PowerAuthApp.objects.filter(space=space).first()
+        super().__init__(*args, instance=instance or PowerAuthApp(space=space), **kwargs)

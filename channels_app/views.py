@@ -15,8 +15,8 @@ from portal.access import membership_for
 from sessions_app.forms import AppMessagingAuthForm
 
 from .credential_health import certificate_expiry
-from .forms import ApnsCertificateForm, ApnsTokenForm, FcmCredentialForm
-from .models import ApnsCredential, FcmCredential
+from .forms import ApnsCertificateForm, ApnsTokenForm, FcmCredentialForm, PowerAuthAppForm
+from .models import ApnsCredential, FcmCredential, PowerAuthApp
 from .onboarding import expiry_words
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ SECTIONS = {
     "fcm": (FcmCredentialForm, "Android (FCM) credential saved."),
     "apns_token": (ApnsTokenForm, "APNs token key saved."),
     "apns_certificate": (ApnsCertificateForm, "APNs certificate saved."),
+    "powerauth": (PowerAuthAppForm, "PowerAuth appId saved."),
 }
 REMOVABLE = {
     "fcm": (FcmCredential, "Android (FCM) credential removed."),
@@ -51,6 +52,7 @@ def _page(request, membership, forms=None, *, generated_secret=""):
             "auth": forms["auth"].instance if forms["auth"].instance.pk else None,
             "fcm": FcmCredential.objects.filter(space=space).first(),
             "apns": apns,
+            "powerauth": PowerAuthApp.objects.filter(space=space).first(),
             "apns_expiry": apns and certificate_expiry(apns, days=days),
             "apns_expiry_words": apns and apns.not_after and expiry_words(apns.not_after),
             "warning_days": days,
