@@ -29,6 +29,7 @@ SERVICE = {
     # The release whose API this surface speaks.
     "version": "2021.03",
 }
+# Answered as buildTime: Pushport has no build stamp, so the time this process started.
 STARTED = timezone.now()
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
