@@ -3,6 +3,7 @@
 import os
 import shutil
 import socket
+import subprocess
 
 import pytest
 
@@ -45,3 +46,45 @@ def redis_server_binary() -> str:
     if binary is None:
         unavailable("redis-server is not installed (needed to restart a broker empty)")
     return binary
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _apt_install(package: str, *, timeout: float = 900) -> str | None:
+    """Install a Debian package with apt-get; None when it worked, else why not."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "not running as root, so apt-get cannot install it"
+    if shutil.which("apt-get") is None:
+        return "apt-get is not available"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", package]):
+        try:
+            result = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return f"`{' '.join(command)}` took more than {timeout:.0f} s"
+        if result.returncode != 0:
+            last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:]
+            return f"`{' '.join(command)}` failed: {' '.join(last) or result.returncode}"
+    return None
+
+
+def chromium_binary() -> str:
+    """Debian's Chromium for the browser tests, installed with apt-get when missing (as root).
+
+    PUSHPORT_TEST_CHROMIUM names another binary (a missing path shows the skip); apt-get is
+    tried only for the default path, which is where Debian's package puts it.
+    """
+    path = os.environ.get("PUSHPORT_TEST_CHROMIUM", CHROMIUM)
+    if os.access(path, os.X_OK):
+        return path
+    reason = f"{path} is missing"
+    if path == CHROMIUM:
+        failed = _apt_install("chromium")
+        if failed is None and os.access(path, os.X_OK):
+            return path
+        reason += f" and installing Debian's chromium did not work: {failed or 'no binary'}"
+    unavailable(f"{reason} (needed for the browser walk of the portal)")
+    return path

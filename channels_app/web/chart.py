@@ -93,10 +93,12 @@ def svg(series: list, *, label: str) -> str:
                 f'height="{height:.1f}" fill="{COLOURS[outcome]}"/>'
             )
         out.append("</g>")
-        # A label every week, ending on the last day.
+        # A label every week, ending on the last day (right-aligned there, so it is not cut).
         if (len(series) - 1 - index) % 7 == 0:
+            last = index == len(series) - 1
+            anchor, label_x = ("end", x + bar) if last else ("middle", x + bar / 2)
             out.append(
-                f'<text x="{x + bar / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" '
+                f'<text x="{label_x:.1f}" y="{HEIGHT - 6}" text-anchor="{anchor}" '
                 f'font-size="11" fill="#5c6670">{day:%-d %b}</text>'
             )
     out.append("</svg>")
