@@ -6,13 +6,13 @@ process dies before that, or the broker loses them, the sweeper finds the rows a
 """
 
 import datetime as dt
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from uuid6 import uuid7
 
 from . import delivery, rows, tasks
 from .models import Delivery, Device, Message
@@ -61,7 +61,7 @@ def _store_and_queue(targets) -> None:
     queued_until = timezone.now() + dt.timedelta(seconds=settings.PUSHPORT_DISPATCH_GRACE_SECONDS)
     deliveries = [
         {
-            "id": uuid.uuid4(),
+            "id": uuid7(),
             "message_id": message.pk,
             "device_id": device_id,
             "platform": platform,
