@@ -4,10 +4,15 @@ reads the deliveries on the overview's chart."""
 
 import datetime as dt
 import json
+import threading
+import time
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Page, expect
 
+from channels_app import tasks
+from channels_app.delivery import CLAIMABLE
 from channels_app.models import Campaign, CampaignStatus, Delivery, Platform
 from portal.models import Role
 from tests import keys
@@ -33,6 +38,9 @@ def walk(transactional_db, settings, apns_fake, fcm_fake):
     """An owner's space with FCM set up, a profile with an iPhone, and a .p8 the fake APNs
     trusts (registered before the owner uploads it)."""
     settings.SECURE_SSL_REDIRECT = False
+    # A retry is due in milliseconds, so the walk's sweep sends it at once.
+    settings.PUSHPORT_RETRY_BASE_SECONDS = 0.01
+    settings.PUSHPORT_RETRY_MAX_SECONDS = 0.05
     space = ApiSpaceFactory(name="Walk space")
     MembershipFactory(space=space, user=UserFactory(username=USERNAME), role=Role.OWNER)
     account = fcm_fake.service_account(project_id="pushport-walk")
@@ -50,6 +58,30 @@ def walk(transactional_db, settings, apns_fake, fcm_fake):
     alice = ProfileFactory(space=space, profile_id="alice")
     iphone = DeviceFactory(space=space, profile=alice, platform=Platform.IOS)
     return space, keys.p8(key), iphone
+
+
+def sweep_until_sent(message) -> None:
+    """Sweep as the scheduler would (tests run none) until the message has nothing left to
+    send. In a thread of its own: the test's thread holds Playwright's event loop."""
+    errors = []
+
+    def sweep():
+        try:
+            tasks.sweep()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    for _ in range(50):
+        if not Delivery.objects.filter(message=message, status__in=CLAIMABLE).exists():
+            return
+        time.sleep(0.05)  # the retry's due time, at most PUSHPORT_RETRY_MAX_SECONDS
+        thread = threading.Thread(target=sweep)
+        thread.start()
+        thread.join(timeout=30)
+        assert not errors, errors
+    raise AssertionError("the campaign's deliveries were still unsent after every sweep")
 
 
 def shot(page: Page, tmp_path, name: str) -> None:
@@ -107,6 +139,8 @@ def test_an_owner_sets_up_apns_sends_a_test_push_and_a_campaign_and_sees_them_co
         space=space, profile=ProfileFactory(space=space, profile_id="carol"), platform="android"
     )
     dave_iphone = DeviceFactory(space=space, profile=ProfileFactory(space=space, profile_id="dave"))
+    # Apple is busy for bob's first try: the live send ends with one delivery to retry.
+    apns_fake.fail(bob_iphone.token, 503, "ServiceUnavailable", times=1)
 
     # A campaign: created from the Campaigns page, its audience from a CSV, sent live.
     page.get_by_role("navigation", name=space.name).get_by_role("link", name="Campaigns").click()
@@ -132,6 +166,12 @@ def test_an_owner_sets_up_apns_sends_a_test_push_and_a_campaign_and_sees_them_co
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Live send to 4 profiles").click()
     expect(notices).to_contain_text("Live send started")
+    expect(page.locator("#campaign-status")).to_have_text("Sending")
+    expect(page.locator("#campaign-progress")).to_have_attribute("value", "3")
+    expect(page.locator("#campaign-pending")).to_have_text("1")
+    shot(page, tmp_path, "4-campaign-sending")
+    # The retry goes out on the next sweep; the page's poll (every 2 s) brings the bar to 100%.
+    sweep_until_sent(Campaign.objects.get(space=space, name="Spring sale").sent_message)
     page.wait_for_function(
         """() => {
             const bar = document.getElementById("campaign-progress");
@@ -143,7 +183,7 @@ def test_an_owner_sets_up_apns_sends_a_test_push_and_a_campaign_and_sees_them_co
     expect(page.locator("#campaign-sent")).to_have_text("4")
     expect(page.locator("#campaign-failed")).to_have_text("0")
     expect(page.locator("#campaign-pending")).to_have_text("0")
-    shot(page, tmp_path, "4-campaign-sent")
+    shot(page, tmp_path, "5-campaign-sent")
 
     # The overview's chart counts today's deliveries: the test push and the campaign's.
     page.get_by_role("link", name="Overview").click()
@@ -157,8 +197,8 @@ def test_an_owner_sets_up_apns_sends_a_test_push_and_a_campaign_and_sees_them_co
         chart.get_by_text("The numbers").click()
         row = chart.locator("table.chart-table tbody tr").filter(has_text=today)
         expect(row.locator("td")).to_have_text([today, str(delivered), "0", "0"])
-        chart.locator("svg").screenshot(path=tmp_path / f"6-chart-{label}.png")
-    shot(page, tmp_path, "5-overview")
+        chart.locator("svg").screenshot(path=tmp_path / f"7-chart-{label}.png")
+    shot(page, tmp_path, "6-overview")
 
     # Each device got exactly one notification of the campaign; dave was not in the audience.
     assert apns_fake.accepted_by_token() == {alice_iphone.token: 2, bob_iphone.token: 1}
