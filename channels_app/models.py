@@ -448,3 +448,13 @@ class PowerAuthApp(models.Model):
 
     def __str__(self):
         return f"PowerAuth app {self.app_id}"
+
+
+# App Messaging keeps its models in its own package; imported here so Django registers them.
+from .messaging.models import (  # noqa: E402, F401
+    Conversation,
+    ConversationEvent,
+    ConversationMessage,
+    ConversationMessageStatus,
+    Participant,
+)

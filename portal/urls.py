@@ -19,6 +19,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("sessions_app.urls")),
+    path("", include("channels_app.messaging.urls")),
     path("", include("channels_app.push_urls")),
     path("", include("channels_app.api_urls")),
     # The PowerAuth Push Server API: its callers change only their base URL (and add a key).

@@ -13,7 +13,9 @@ from django.utils.cache import patch_vary_headers
 
 from .models import AppMessagingAuth
 
-SESSION_API_PATH = re.compile(r"^/apispaces/(?P<space_id>[^/]+)/(?:sessions|profiles)(?:/|$)")
+SESSION_API_PATH = re.compile(
+    r"^/apispaces/(?P<space_id>[^/]+)/(?:sessions|profiles|conversations)(?:/|$)"
+)
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOW_HEADERS = "content-type, authorization, cache-control, pragma, if-modified-since, if-match"
 PREFLIGHT_MAX_AGE = "600"

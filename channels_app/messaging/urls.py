@@ -1,0 +1,39 @@
+"""The SDK's conversation routes. Paths are case-sensitive: `statusupdates` is lowercase, as
+the SDK sends it. A conversation id is one path segment (the SDK encodes any '/' in it, and
+ids are UUIDs or names in practice)."""
+
+from django.urls import path
+
+from . import views
+
+BASE = "apispaces/<str:space_id>/conversations"
+
+urlpatterns = [
+    path(BASE, views.ConversationsView.as_view(), name="conversations"),
+    path(f"{BASE}/<str:conversation_id>", views.ConversationView.as_view(), name="conversation"),
+    path(
+        f"{BASE}/<str:conversation_id>/participants",
+        views.ParticipantsView.as_view(),
+        name="conversation-participants",
+    ),
+    path(
+        f"{BASE}/<str:conversation_id>/typing",
+        views.TypingView.as_view(),
+        name="conversation-typing",
+    ),
+    path(
+        f"{BASE}/<str:conversation_id>/messages",
+        views.MessagesView.as_view(),
+        name="conversation-messages",
+    ),
+    path(
+        f"{BASE}/<str:conversation_id>/messages/statusupdates",
+        views.StatusUpdatesView.as_view(),
+        name="conversation-statusupdates",
+    ),
+    path(
+        f"{BASE}/<str:conversation_id>/events",
+        views.EventsView.as_view(),
+        name="conversation-events",
+    ),
+]
