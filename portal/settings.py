@@ -330,6 +330,13 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 PUSHPORT_CREDENTIAL_WARNING_DAYS = env.int("PUSHPORT_CREDENTIAL_WARNING_DAYS", default=30)
 
+# Momentum MCMT over SMTP (manage.py mcmt_listener): where it listens, and the certificate
+# that turns on STARTTLS (then required before AUTH).
+PUSHPORT_MCMT_HOST = env.str("PUSHPORT_MCMT_HOST", default="127.0.0.1")
+PUSHPORT_MCMT_PORT = env.int("PUSHPORT_MCMT_PORT", default=2525)
+PUSHPORT_MCMT_TLS_CERT = env.str("PUSHPORT_MCMT_TLS_CERT", default="")
+PUSHPORT_MCMT_TLS_KEY = env.str("PUSHPORT_MCMT_TLS_KEY", default="")
+
 # The superuser `manage.py bootstrap` creates when absent; without a password it generates one.
 PUSHPORT_ADMIN_USERNAME = env.str("PUSHPORT_ADMIN_USERNAME", default="admin")
 PUSHPORT_ADMIN_PASSWORD = env.str("PUSHPORT_ADMIN_PASSWORD", default="")
