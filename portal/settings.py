@@ -44,6 +44,8 @@ if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) or None
 
 INSTALLED_APPS = [
+    # First, so runserver serves the ASGI application (HTTP and App Messaging's socket).
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -257,6 +259,20 @@ PUSHPORT_WEBHOOK_RETRY_MAX_SECONDS = env.float("PUSHPORT_WEBHOOK_RETRY_MAX_SECON
 PUSHPORT_WEBHOOK_INTERVAL_SECONDS = env.float("PUSHPORT_WEBHOOK_INTERVAL_SECONDS", default=2.0)
 # A PEM bundle that replaces the system CAs for webhook receivers (receivers on a private CA).
 PUSHPORT_WEBHOOK_CA_BUNDLE = env.str("PUSHPORT_WEBHOOK_CA_BUNDLE", default="")
+
+# App Messaging's sockets. Without a URL, events reach the sockets of the process that
+# published them (in-memory layer: one ASGI process, as runserver or a single daphne). With
+# several processes, or a worker that publishes, they need a shared layer: redis://host:6379/1.
+PUSHPORT_CHANNEL_LAYER_URL = env.str("PUSHPORT_CHANNEL_LAYER_URL", default="")
+if PUSHPORT_CHANNEL_LAYER_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [PUSHPORT_CHANNEL_LAYER_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # Celery: no broker means tasks run in process, eagerly. Celery still sets up a producer for
 # eager tasks: the in-memory transport keeps it from looking for a broker on localhost.

@@ -1,0 +1,79 @@
+"""App Messaging's WebSocket: /apispaces/{apiSpaceId}/socket?token=<session token>.
+
+The consumer accepts exactly the session tokens the REST routes accept, joins the group of
+the session's profile, and relays the frames the services publish there. Clients send only
+`echo` frames (every 60 s): they renew the profile's presence and are otherwise ignored.
+"""
+
+import contextlib
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from portal.errors import ApiError
+from sessions_app.authentication import verify_session_token
+
+from . import presence
+from .events import group_for
+from .query import first, parse_raw
+
+logger = logging.getLogger(__name__)
+
+
+@database_sync_to_async
+def _session_for(*, space_id: str, token: str):
+    try:
+        session = verify_session_token(space_id=space_id, token=token)
+    except ApiError as refused:
+        logger.info("socket refused in space %s: %s", space_id, refused.code)
+        return None
+    return session.space_id, session.profile.profile_id
+
+
+class MessagingConsumer(AsyncJsonWebsocketConsumer):
+    """One SDK socket; its profile's group carries every frame meant for that profile."""
+
+    group = None
+
+    async def connect(self):
+        # The SDK appends the token unencoded, and a session token may hold a '+': read it
+        # from the raw query string, where a form parser would turn '+' into a space.
+        query = parse_raw(self.scope.get("query_string", b"").decode("latin-1"))
+        token = first(query, "token") or ""
+        found = await _session_for(
+            space_id=self.scope["url_route"]["kwargs"]["space_id"], token=token
+        )
+        if found is None:
+            # Closing before accepting refuses the handshake; the SDK sees a close before open.
+            await self.close()
+            return
+        self.space_id, self.profile_id = found
+        self.group = group_for(space_id=self.space_id, profile_id=self.profile_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await database_sync_to_async(presence.socket_opened)(
+            space_id=self.space_id, profile_id=self.profile_id
+        )
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.group is None:
+            return
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await database_sync_to_async(presence.socket_closed)(
+            space_id=self.space_id, profile_id=self.profile_id
+        )
+
+    async def receive_json(self, content, **kwargs):
+        await database_sync_to_async(presence.socket_alive)(
+            space_id=self.space_id, profile_id=self.profile_id
+        )
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # A frame that is not JSON is ignored rather than closing the socket.
+        with contextlib.suppress(ValueError):
+            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
+
+    async def messaging_event(self, event):
+        """A frame published by a service (events.EVENT_TYPE)."""
+        await self.send_json(event["frame"])

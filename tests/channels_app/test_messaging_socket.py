@@ -1,0 +1,127 @@
+"""App Messaging's WebSocket: who gets which frame, and which tokens it refuses."""
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from channels_app.messaging import presence
+from portal.asgi import application
+from sessions_app.models import Session
+from tests.channels_app.messaging_flows import conv_url, create, send
+from tests.factories import AppMessagingAuthFactory
+from tests.sessions_app.flows import open_session
+
+# The socket reads the database from other threads: the test data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def auth(space):
+    return AppMessagingAuthFactory(space=space)
+
+
+def connect(space_id, token):
+    return WebsocketCommunicator(application, f"/apispaces/{space_id}/socket?token={token}")
+
+
+def client_and_token(auth, profile_id):
+    client, _ = open_session(auth, profile_id=profile_id)
+    return client, client._credentials["HTTP_AUTHORIZATION"].split(" ", 1)[1]
+
+
+def test_a_participant_receives_the_sent_frame_and_a_stranger_nothing(auth):
+    alice, _ = client_and_token(auth, "alice")
+    _, bob_token = client_and_token(auth, "bob")
+    _, eve_token = client_and_token(auth, "eve")
+    create(alice, auth.space_id, participants=[{"id": "bob"}])
+
+    async def scenario():
+        bob = connect(auth.space_id, bob_token)
+        eve = connect(auth.space_id, eve_token)
+        assert (await bob.connect())[0] and (await eve.connect())[0]
+        sent = await sync_to_async(send)(alice, auth.space_id, text="hi")
+        frame = await bob.receive_json_from(timeout=2)
+        assert frame["name"] == "conversationMessage.sent"
+        assert frame["conversationEventId"] == 1 and frame["conversationId"] == "c1"
+        assert frame["payload"]["messageId"] == sent.json()["id"]
+        assert frame["payload"]["context"]["conversationId"] == "c1"
+        assert frame["context"]["createdBy"] == "alice" and frame["publishedOn"]
+        assert await eve.receive_nothing(timeout=0.3)
+        await bob.send_json_to({"name": "echo", "payload": {}, "publishedOn": "x"})
+        await bob.disconnect()
+        await eve.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_typing_reaches_the_others_with_the_conversation_id_in_the_payload(auth):
+    alice, alice_token = client_and_token(auth, "alice")
+    _, bob_token = client_and_token(auth, "bob")
+    create(alice, auth.space_id, participants=[{"id": "bob"}])
+
+    async def scenario():
+        bob = connect(auth.space_id, bob_token)
+        me = connect(auth.space_id, alice_token)
+        assert (await bob.connect())[0] and (await me.connect())[0]
+        url = conv_url(auth.space_id, "c1", "/typing")
+        await sync_to_async(alice.post)(url, {}, format="json")
+        frame = await bob.receive_json_from(timeout=2)
+        assert frame["name"] == "conversation.participantTyping"
+        assert frame["payload"] == {"conversationId": "c1", "profileId": "alice"}
+        assert await me.receive_nothing(timeout=0.3)
+        await bob.disconnect()
+        await me.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_socket_of_another_space_receives_nothing(auth, other_space):
+    alice, _ = client_and_token(auth, "alice")
+    _, bob_token = client_and_token(auth, "bob")
+    _, other_bob_token = client_and_token(AppMessagingAuthFactory(space=other_space), "bob")
+    create(alice, auth.space_id, participants=[{"id": "bob"}])
+
+    async def scenario():
+        other = connect(other_space.id, other_bob_token)
+        assert (await other.connect())[0]
+        await sync_to_async(send)(alice, auth.space_id)
+        assert await other.receive_nothing(timeout=0.3)
+        await other.disconnect()
+        # Another space's token on this space's socket is refused.
+        crossed = connect(other_space.id, bob_token)
+        assert not (await crossed.connect())[0]
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token"])
+def test_a_bad_token_is_refused(auth, token):
+    async def scenario():
+        socket = connect(auth.space_id, token)
+        connected, _ = await socket.connect()
+        assert not connected
+
+    async_to_sync(scenario)()
+
+
+def test_an_ended_session_is_refused_as_rest_refuses_it(auth):
+    _, token = client_and_token(auth, "alice")
+    Session.objects.update(is_active=False)
+
+    async def scenario():
+        assert not (await connect(auth.space_id, token).connect())[0]
+
+    async_to_sync(scenario)()
+
+
+def test_an_open_socket_marks_its_profile_online_until_closed(auth):
+    _, token = client_and_token(auth, "alice")
+
+    async def scenario():
+        socket = connect(auth.space_id, token)
+        assert (await socket.connect())[0]
+        assert presence.online(space_id=auth.space_id, profile_ids=["alice", "bob"]) == {"alice"}
+        await socket.disconnect()
+
+    async_to_sync(scenario)()
+    assert presence.online(space_id=auth.space_id, profile_ids=["alice"]) == set()
