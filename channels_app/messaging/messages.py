@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sessions_app.models import Session
 
-from . import conversations, events
+from . import conversations, events, push
 from .models import (
     ConversationMessage,
     ConversationMessageStatus,
@@ -91,10 +91,12 @@ def send_message(
         revision=event_id,
     )
     events.record(conversation=conversation, message=message, frame=frame)
-    events.publish(
-        space_id=session.space_id,
-        profile_ids=conversations.participant_ids(conversation),
-        frame=frame,
+    everyone = conversations.participant_ids(conversation)
+    events.publish(space_id=session.space_id, profile_ids=everyone, frame=frame)
+    push.push_alert(
+        conversation=conversation,
+        message=message,
+        recipients=[pid for pid in everyone if pid != me],
     )
     return message
 
