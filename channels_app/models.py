@@ -5,6 +5,7 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from uuid6 import uuid7
 
 from portal.fields import EncryptedTextField
 from portal.models import ApiSpace
@@ -200,7 +201,7 @@ class Priority(models.TextChoices):
 class Message(models.Model):
     """One send request: the notification and whom it targets."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     space = models.ForeignKey(ApiSpace, on_delete=models.CASCADE, related_name="messages")
     to = models.JSONField(default=dict)
     rules = models.JSONField(default=list)
@@ -250,7 +251,8 @@ class DeliveryStatus(models.TextChoices):
 class Delivery(models.Model):
     """One message to one device; its id is the apns-id."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Time-ordered (UUIDv7), as are messages': the rows of a send sit together in every index.
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="deliveries")
     platform = models.CharField(max_length=10, choices=Platform.choices)
