@@ -4,6 +4,13 @@ from django.contrib import admin
 
 from portal.admin import SpaceScopedAdmin
 
+from .messaging.models import (
+    Conversation,
+    ConversationEvent,
+    ConversationMessage,
+    ConversationMessageStatus,
+    Participant,
+)
 from .models import (
     ApnsCredential,
     Campaign,
@@ -146,3 +153,41 @@ class WebhookCallAdmin(ReadOnlyAdmin):
 class PowerAuthAppAdmin(SpaceScopedAdmin):
     list_display = ["app_id", "space", "created_at"]
     search_fields = ["app_id", "space__name"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = ["conversation_id", "space", "name", "is_public", "created_at"]
+    list_filter = ["is_public"]
+    search_fields = ["conversation_id", "name"]
+    list_select_related = ["space"]
+
+
+@admin.register(Participant)
+class ParticipantAdmin(ReadOnlyAdmin):
+    space_path = "conversation__space"
+    list_display = ["profile_id", "role", "conversation", "added_at"]
+    search_fields = ["profile_id"]
+    list_select_related = ["conversation"]
+
+
+@admin.register(ConversationMessage)
+class ConversationMessageAdmin(ReadOnlyAdmin):
+    space_path = "conversation__space"
+    list_display = ["id", "conversation", "sender_profile_id", "sent_event_id", "created_at"]
+    search_fields = ["id", "sender_profile_id"]
+    list_select_related = ["conversation"]
+
+
+@admin.register(ConversationMessageStatus)
+class ConversationMessageStatusAdmin(ReadOnlyAdmin):
+    space_path = "message__conversation__space"
+    list_display = ["message", "profile_id", "status"]
+    list_select_related = ["message"]
+
+
+@admin.register(ConversationEvent)
+class ConversationEventAdmin(ReadOnlyAdmin):
+    space_path = "conversation__space"
+    list_display = ["conversation", "event_id", "name", "created_at"]
+    list_select_related = ["conversation"]
