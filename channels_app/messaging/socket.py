@@ -3,13 +3,19 @@
 The consumer accepts exactly the session tokens the REST routes accept, joins the group of
 the session's profile, and relays the frames the services publish there. Clients send only
 `echo` frames (every 60 s): they renew the profile's presence and are otherwise ignored.
+
+The server closes the socket when its session expires. The SDK reconnects after any close it
+did not ask for, and a reconnection first re-authenticates when the cached token has expired,
+so the client moves to a new session instead of listening forever on a dead one.
 """
 
+import asyncio
 import contextlib
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone
 
 from portal.errors import ApiError
 from sessions_app.authentication import verify_session_token
@@ -20,6 +26,9 @@ from .query import first, parse_raw
 
 logger = logging.getLogger(__name__)
 
+# An application close code (4000-4999): the session expired. The SDK reconnects on any code.
+SESSION_EXPIRED_CLOSE_CODE = 4401
+
 
 @database_sync_to_async
 def _session_for(*, space_id: str, token: str):
@@ -28,13 +37,14 @@ def _session_for(*, space_id: str, token: str):
     except ApiError as refused:
         logger.info("socket refused in space %s: %s", space_id, refused.code)
         return None
-    return session.space_id, session.profile.profile_id
+    return session.space_id, session.profile.profile_id, session.expires_at
 
 
 class MessagingConsumer(AsyncJsonWebsocketConsumer):
     """One SDK socket; its profile's group carries every frame meant for that profile."""
 
     group = None
+    expiry = None
 
     async def connect(self):
         # The SDK appends the token unencoded, and a session token may hold a '+': read it
@@ -48,15 +58,24 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
             # Closing before accepting refuses the handshake; the SDK sees a close before open.
             await self.close()
             return
-        self.space_id, self.profile_id = found
+        self.space_id, self.profile_id, expires_at = found
         self.group = group_for(space_id=self.space_id, profile_id=self.profile_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await database_sync_to_async(presence.socket_opened)(
             space_id=self.space_id, profile_id=self.profile_id
         )
         await self.accept()
+        self.expiry = asyncio.create_task(self._close_at(expires_at))
+
+    async def _close_at(self, expires_at):
+        # The session's expires_at bounds its token's exp: from then on REST answers 401 too.
+        await asyncio.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()))
+        logger.info("socket of %s in space %s: session expired", self.profile_id, self.space_id)
+        await self.close(code=SESSION_EXPIRED_CLOSE_CODE)
 
     async def disconnect(self, code):
+        if self.expiry is not None:
+            self.expiry.cancel()
         if self.group is None:
             return
         await self.channel_layer.group_discard(self.group, self.channel_name)

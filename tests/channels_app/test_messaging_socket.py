@@ -1,10 +1,14 @@
 """App Messaging's WebSocket: who gets which frame, and which tokens it refuses."""
 
+import datetime as dt
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from channels_app.messaging import presence
+from channels_app.messaging.socket import SESSION_EXPIRED_CLOSE_CODE
 from portal.asgi import application
 from sessions_app.models import Session
 from tests.channels_app.messaging_flows import conv_url, create, send
@@ -121,6 +125,22 @@ def test_an_open_socket_marks_its_profile_online_until_closed(auth):
         socket = connect(auth.space_id, token)
         assert (await socket.connect())[0]
         assert presence.online(space_id=auth.space_id, profile_ids=["alice", "bob"]) == {"alice"}
+        await socket.disconnect()
+
+    async_to_sync(scenario)()
+    assert presence.online(space_id=auth.space_id, profile_ids=["alice"]) == set()
+
+
+def test_the_socket_closes_when_its_session_expires_so_the_sdk_signs_in_again(auth):
+    _, token = client_and_token(auth, "alice")
+    Session.objects.update(expires_at=timezone.now() + dt.timedelta(seconds=0.5))
+
+    async def scenario():
+        socket = connect(auth.space_id, token)
+        assert (await socket.connect())[0]
+        assert await socket.receive_nothing(timeout=0.2)
+        closed = await socket.receive_output(timeout=2)
+        assert closed == {"type": "websocket.close", "code": SESSION_EXPIRED_CLOSE_CODE}
         await socket.disconnect()
 
     async_to_sync(scenario)()
