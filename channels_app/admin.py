@@ -18,6 +18,7 @@ from .models import (
     DailyCount,
     Delivery,
     Device,
+    DeviceActivation,
     FcmCredential,
     Message,
     PowerAuthApp,
@@ -147,6 +148,16 @@ class WebhookCallAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event"]
     list_select_related = ["webhook"]
     exclude = ["payload"]
+
+
+@admin.register(DeviceActivation)
+class DeviceActivationAdmin(ReadOnlyAdmin):
+    # PowerAuth's device routes bind and update activations; here they are looked at.
+    space_path = "device__space"
+    list_display = ["activation_id", "status", "device", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["activation_id", "device__token"]
+    list_select_related = ["device"]
 
 
 @admin.register(PowerAuthApp)

@@ -166,11 +166,6 @@ class Device(models.Model):
     registered_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
-    # A PowerAuth activation registered through the PowerAuth-compatible API, and its status
-    # there (ACTIVE, BLOCKED, REMOVED...): a device whose activation is not ACTIVE receives no
-    # personal message.
-    activation_id = models.CharField(max_length=64, blank=True)
-    activation_status = models.CharField(max_length=20, blank=True)
 
     class Meta:
         constraints = [
@@ -180,11 +175,38 @@ class Device(models.Model):
         ]
         indexes = [
             models.Index(fields=["profile", "active"]),
-            models.Index(fields=["space", "activation_id"]),
         ]
 
     def __str__(self):
         return f"{self.platform} {self.token[:8]}…"
+
+
+class DeviceActivation(models.Model):
+    """A PowerAuth activation bound to a device through the PowerAuth-compatible API.
+
+    A device may carry several (/push/device/create/multi); an activation is on one device of
+    its space at a time. Its status there (ACTIVE, BLOCKED, REMOVED...) decides whether the
+    device receives personal messages.
+    """
+
+    # The space is the device's; kept here so the database can hold an activation id unique
+    # per space (a constraint cannot reach through the device).
+    space = models.ForeignKey(ApiSpace, on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="activations")
+    activation_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, default="ACTIVE")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "activation_id"], name="one_activation_per_space"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.activation_id} {self.status}"
 
 
 class MessageStatus(models.TextChoices):

@@ -133,6 +133,17 @@ class DeviceFactory(factory.django.DjangoModelFactory):
     )
 
 
+class DeviceActivationFactory(factory.django.DjangoModelFactory):
+    """A PowerAuth activation bound to a device (ACTIVE unless told)."""
+
+    class Meta:
+        model = channels.DeviceActivation
+
+    device = factory.SubFactory(DeviceFactory)
+    space = factory.SelfAttribute("device.space")
+    activation_id = factory.Sequence(lambda n: f"activation-{n}")
+
+
 class MessageFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = channels.Message

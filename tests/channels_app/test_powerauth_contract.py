@@ -106,7 +106,11 @@ def test_every_endpoint_answers_its_documented_shape(http, space):
     }
     assert_ok(call(http, "POST", "/push/device/create/multi", {"requestObject": multi}))
     device = Device.objects.get(space=space, token=create["token"])
-    assert (device.activation_id, device.activation_status) == (create["activationId"], "ACTIVE")
+    assert list(device.activations.values_list("activation_id", "status")) == [
+        (create["activationId"], "ACTIVE")
+    ]
+    both = Device.objects.get(space=space, token=multi["token"]).activations
+    assert sorted(both.values_list("activation_id", flat=True)) == multi["activationIds"]
     status_update = {"activationId": "49414e31-f3df-4cea-87e6-f214ca3b8412"}
     assert_ok(call(http, "POST", "/push/device/status/update", status_update))
 
@@ -278,7 +282,8 @@ def test_another_spaces_app_id_is_refused_like_an_unknown_one(
     http, other_space, method, path, body
 ):
     PowerAuthApp.objects.create(space=other_space, app_id=77)
-    Device.objects.create(space=other_space, platform="ios", token="t", activation_id="a")
+    theirs = Device.objects.create(space=other_space, platform="ios", token="t")
+    theirs.activations.create(space=other_space, activation_id="a")
     message = assert_error(call(http, method, path, _with_app(body, path, 77)))
     assert message == "Application with ID 77 does not exist."
     assert Device.objects.get(space=other_space, token="t").active

@@ -8,10 +8,10 @@ import logging
 import pytest
 from django.test import Client
 
-from channels_app.models import ApnsCredential, Health, Platform, PowerAuthApp
+from channels_app.models import ApnsCredential, DeviceActivation, Health, Platform, PowerAuthApp
 from portal.apikeys import create_api_key
 from tests import keys
-from tests.factories import DeviceFactory
+from tests.factories import DeviceActivationFactory, DeviceFactory
 
 APP_ID = 7
 
@@ -53,29 +53,120 @@ def test_a_send_answers_final_counts_per_platform(
     }
 
 
-def test_a_personal_message_skips_a_device_whose_activation_is_not_active(
+def activated(*, space, profile, activations, **device):
+    """A device of the profile carrying these {activation_id: status}."""
+    found = DeviceFactory(space=space, profile=profile, **device)
+    for activation_id, status in activations.items():
+        DeviceActivationFactory(device=found, activation_id=activation_id, status=status)
+    return found
+
+
+def test_a_personal_message_skips_a_device_whose_only_activation_is_blocked(
     powerauth, configured, space, profile
 ):
-    DeviceFactory(space=space, profile=profile, activation_id="a1", activation_status="ACTIVE")
-    DeviceFactory(space=space, profile=profile, activation_id="a2", activation_status="BLOCKED")
+    activated(space=space, profile=profile, activations={"a1": "ACTIVE"})
+    activated(space=space, profile=profile, activations={"a2": "BLOCKED"})
     assert send(powerauth, personal=True)["ios"]["total"] == 1
     assert send(powerauth, personal=False)["ios"]["total"] == 2
 
 
+def test_a_personal_message_reaches_a_device_with_one_active_activation_among_others(
+    powerauth, configured, space, profile
+):
+    activated(space=space, profile=profile, activations={"a1": "BLOCKED", "a2": "ACTIVE"})
+    assert send(powerauth, personal=True)["ios"]["total"] == 1
+
+
+def test_a_personal_message_reaches_a_device_registered_without_powerauth(
+    powerauth, configured, space, profile
+):
+    DeviceFactory(space=space, profile=profile)
+    assert send(powerauth, personal=True)["ios"]["total"] == 1
+
+
 def test_a_status_update_blocks_personal_messages(powerauth, configured, space, profile):
-    DeviceFactory(space=space, profile=profile, activation_id="a1", activation_status="ACTIVE")
+    activated(space=space, profile=profile, activations={"a1": "ACTIVE"})
     status, _ = powerauth(
         "post", "/push/device/status/update", {"activationId": "a1", "activationStatus": "BLOCKED"}
     )
     assert status == 200
+    assert DeviceActivation.objects.get(space=space, activation_id="a1").status == "BLOCKED"
     assert send(powerauth, personal=True)["ios"]["total"] == 0
+    assert send(powerauth, personal=True, activation_id="a1")["ios"]["total"] == 0
+    assert send(powerauth, personal=False, activation_id="a1")["ios"]["total"] == 1
 
 
 def test_an_activation_id_narrows_the_send_to_its_device(powerauth, configured, space, profile):
-    DeviceFactory(space=space, profile=profile, activation_id="a1")
-    DeviceFactory(space=space, profile=profile, activation_id="a2", platform=Platform.ANDROID)
+    activated(space=space, profile=profile, activations={"a1": "ACTIVE"})
+    activated(space=space, profile=profile, activations={"a2": "ACTIVE"}, platform=Platform.ANDROID)
     result = send(powerauth, activation_id="a2")
     assert (result["ios"]["total"], result["android"]["total"]) == (0, 1)
+
+
+def test_a_message_to_the_second_activation_of_a_multi_registration_reaches_the_device(
+    powerauth, configured, space
+):
+    multi = {
+        "appId": APP_ID,
+        "token": "ab" * 32,
+        "platform": "ios",
+        "activationIds": ["a1", "a2"],
+        "userId": "alice",
+    }
+    assert powerauth("post", "/push/device/create/multi", multi)[0] == 200
+    device = space.devices.get(token="ab" * 32)
+    assert sorted(device.activations.values_list("activation_id", "status")) == [
+        ("a1", "ACTIVE"),
+        ("a2", "ACTIVE"),
+    ]
+    result = send(powerauth, activation_id="a2")
+    assert result["ios"]["total"] == 1
+    assert device.deliveries.count() == 1
+
+
+def test_an_activation_registered_with_a_new_token_moves_there_and_keeps_its_status(
+    powerauth, space
+):
+    old = activated(space=space, profile=None, activations={"a1": "BLOCKED"})
+    create = {"appId": APP_ID, "token": "cd" * 32, "platform": "ios", "activationId": "a1"}
+    assert powerauth("post", "/push/device/create", create)[0] == 200
+    activation = DeviceActivation.objects.get(space=space, activation_id="a1")
+    assert (activation.device.token, activation.status) == ("cd" * 32, "BLOCKED")
+    old.refresh_from_db()
+    assert (old.active, old.deactivation_reason) == (False, "replaced")
+
+
+def test_a_device_keeps_its_other_activations_when_one_moves_away(powerauth, space):
+    old = activated(space=space, profile=None, activations={"a1": "ACTIVE", "a2": "ACTIVE"})
+    create = {"appId": APP_ID, "token": "cd" * 32, "platform": "ios", "activationId": "a1"}
+    assert powerauth("post", "/push/device/create", create)[0] == 200
+    old.refresh_from_db()
+    assert old.active
+    assert list(old.activations.values_list("activation_id", flat=True)) == ["a2"]
+
+
+def test_removing_a_token_unbinds_its_activations(powerauth, space):
+    device = activated(space=space, profile=None, activations={"a1": "ACTIVE", "a2": "ACTIVE"})
+    removal = {"appId": APP_ID, "token": device.token}
+    assert powerauth("delete", "/push/device/remove", removal)[0] == 200
+    device.refresh_from_db()
+    assert not device.active
+    assert not DeviceActivation.objects.filter(space=space).exists()
+
+
+def test_an_activation_id_of_another_space_reaches_nothing(
+    powerauth, configured, space, other_space, profile
+):
+    activated(space=other_space, profile=None, activations={"a1": "ACTIVE"})
+    assert send(powerauth, activation_id="a1")["ios"]["total"] == 0
+
+
+def test_multi_refuses_an_empty_activation_id(powerauth, space):
+    multi = {"appId": APP_ID, "token": "ab" * 32, "platform": "ios", "activationIds": ["a1", " "]}
+    status, body = powerauth("post", "/push/device/create/multi", multi)
+    assert status == 400
+    assert "empty activation id" in body["responseObject"]["message"]
+    assert not space.devices.exists()
 
 
 def test_a_device_created_with_a_user_id_belongs_to_that_profile(powerauth, space):

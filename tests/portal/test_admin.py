@@ -18,6 +18,7 @@ from tests.factories import (
     ApnsCertificateCredentialFactory,
     ApnsTokenCredentialFactory,
     AppMessagingAuthFactory,
+    DeviceActivationFactory,
     DeviceFactory,
     FcmCredentialFactory,
     MembershipFactory,
@@ -58,6 +59,7 @@ def one_of_each(space):
         FcmCredentialFactory(space=space),
         ApnsTokenCredentialFactory(space=space),
         device,
+        DeviceActivationFactory(device=device),
         message,
         Delivery.objects.create(message=message, device=device, platform=device.platform),
     ]

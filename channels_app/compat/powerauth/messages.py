@@ -8,9 +8,16 @@ counts answered are final; with workers they are what has happened so far (pendi
 """
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
-from ...models import ApnsCredential, Device, FcmCredential, Message, Priority
+from ...models import (
+    ApnsCredential,
+    Device,
+    DeviceActivation,
+    FcmCredential,
+    Message,
+    Priority,
+)
 from ...payloads import PayloadError, validate_message
 from ...sending import send_to_devices
 from ...tracking import message_counts
@@ -49,14 +56,21 @@ def _devices(space, *, user_id: str, activation_id: str, personal: bool) -> list
     devices = Device.objects.filter(space=space, active=True)
     if activation_id:
         # The activation's device, unless it is known to belong to someone else.
-        devices = devices.filter(activation_id=activation_id).filter(
+        named = DeviceActivation.objects.filter(
+            space=space, activation_id=activation_id, device=OuterRef("pk")
+        )
+        if personal:
+            named = named.filter(status=ACTIVE)
+        devices = devices.filter(Exists(named)).filter(
             Q(profile__isnull=True) | Q(profile__profile_id=user_id)
         )
     else:
         devices = devices.filter(profile__space=space, profile__profile_id=user_id)
-    if personal:
-        # Blank: a device registered without PowerAuth, or whose status nobody has said.
-        devices = devices.filter(activation_status__in=("", ACTIVE))
+        if personal:
+            # A device without activations was registered without PowerAuth (an SDK session):
+            # nothing says it is not live. One with activations needs an ACTIVE one.
+            bound = DeviceActivation.objects.filter(device=OuterRef("pk"))
+            devices = devices.filter(~Exists(bound) | Exists(bound.filter(status=ACTIVE)))
     return list(devices.only("id", "platform"))
 
 

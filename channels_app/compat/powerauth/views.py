@@ -103,17 +103,14 @@ class DeviceCreateView(PowerAuthView):
         self.app(data, "appId")
         platform = devices.platform_of(text(data, "platform"))
         if self.multi:
-            ids = data.get("activationIds")
-            if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-                raise PowerAuthError("The field activationIds must be a list of activation ids.")
-            activation_id = ids[0].strip()
+            activation_ids = devices.activation_ids_of(data.get("activationIds"))
         else:
-            activation_id = text(data, "activationId", max_length=64)
+            activation_ids = [text(data, "activationId", max_length=64)]
         devices.register(
             space=self.space,
             token=text(data, "token", max_length=512),
             platform=platform,
-            activation_id=activation_id,
+            activation_ids=activation_ids,
             user_id=text(data, "userId", required=False),
             environment=devices.environment_of(text(data, "environment", required=False)),
         )
