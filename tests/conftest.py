@@ -8,7 +8,7 @@ from portal.apikeys import create_api_key
 from portal.models import Role
 from tests.factories import ApiSpaceFactory, MembershipFactory, UserFactory
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.channels_app.processes"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.channels_app.processes", "tests.asgi_servers"]
 
 
 @pytest.fixture
