@@ -18,8 +18,8 @@ RUN pip install -e '.[prod]'
 RUN DEBUG=true python manage.py collectstatic --noinput
 
 RUN useradd --system --home-dir /app pushport \
-    && mkdir -p /var/lib/pushport/metrics \
-    && chown pushport /var/lib/pushport/metrics
+    && mkdir -p /var/lib/pushport/metrics /var/lib/pushport/content \
+    && chown pushport /var/lib/pushport/metrics /var/lib/pushport/content
 USER pushport
 
 EXPOSE 8000

@@ -274,6 +274,52 @@ if PUSHPORT_CHANNEL_LAYER_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# App Messaging content (POST /content): files go through Django's storage API, one folder
+# per space. The filesystem by default; any storage backend by its dotted path, e.g.
+# "storages.backends.s3.S3Storage" (django-storages, with boto3 installed) and its options
+# as JSON: {"bucket_name": "pushport-content", "region_name": "eu-west-1"}.
+PUSHPORT_CONTENT_ROOT = env.str("PUSHPORT_CONTENT_ROOT", default=str(BASE_DIR / "content"))
+PUSHPORT_CONTENT_STORAGE = env.str(
+    "PUSHPORT_CONTENT_STORAGE", default="django.core.files.storage.FileSystemStorage"
+)
+PUSHPORT_CONTENT_STORAGE_OPTIONS = env.json("PUSHPORT_CONTENT_STORAGE_OPTIONS", default={})
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "content": {
+        "BACKEND": PUSHPORT_CONTENT_STORAGE,
+        "OPTIONS": PUSHPORT_CONTENT_STORAGE_OPTIONS
+        or (
+            {"location": PUSHPORT_CONTENT_ROOT}
+            if PUSHPORT_CONTENT_STORAGE.endswith("FileSystemStorage")
+            else {}
+        ),
+    },
+}
+PUSHPORT_CONTENT_MAX_BYTES = env.int("PUSHPORT_CONTENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Checked against the type the file's first bytes show, not the one the client names.
+PUSHPORT_CONTENT_TYPES = env.list(
+    "PUSHPORT_CONTENT_TYPES",
+    default=[
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/heic",
+        "application/pdf",
+        "audio/mpeg",
+        "audio/mp4",
+        "audio/ogg",
+        "audio/wav",
+        "video/mp4",
+        "video/quicktime",
+        "video/webm",
+        "text/plain",
+    ],
+)
+# How long an uploaded file's signed URL works (recipients fetch it from a message part).
+PUSHPORT_CONTENT_URL_MAX_AGE = env.int("PUSHPORT_CONTENT_URL_MAX_AGE", default=30 * 24 * 3600)
+
 # Celery: no broker means tasks run in process, eagerly. Celery still sets up a producer for
 # eager tasks: the in-memory transport keeps it from looking for a broker on localhost.
 _BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -296,6 +342,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "deliver-webhooks": {
         "task": "channels_app.webhook_tasks.deliver_webhooks",
+        "schedule": PUSHPORT_WEBHOOK_INTERVAL_SECONDS,
+    },
+    "send-bounces": {
+        "task": "channels_app.bounce_tasks.send_bounces",
         "schedule": PUSHPORT_WEBHOOK_INTERVAL_SECONDS,
     },
 }
@@ -352,6 +402,15 @@ PUSHPORT_MCMT_HOST = env.str("PUSHPORT_MCMT_HOST", default="127.0.0.1")
 PUSHPORT_MCMT_PORT = env.int("PUSHPORT_MCMT_PORT", default=2525)
 PUSHPORT_MCMT_TLS_CERT = env.str("PUSHPORT_MCMT_TLS_CERT", default="")
 PUSHPORT_MCMT_TLS_KEY = env.str("PUSHPORT_MCMT_TLS_KEY", default="")
+# The SMTP relay (host:port) that carries bounces (DSNs) of failed injected deliveries to their
+# Return-Path; empty: no DSN is sent, failures go to webhooks only.
+PUSHPORT_MCMT_BOUNCE_RELAY = env.str("PUSHPORT_MCMT_BOUNCE_RELAY", default="")
+PUSHPORT_MCMT_BOUNCE_USER = env.str("PUSHPORT_MCMT_BOUNCE_USER", default="")
+PUSHPORT_MCMT_BOUNCE_PASSWORD = env.str("PUSHPORT_MCMT_BOUNCE_PASSWORD", default="")
+# none, starttls, or tls (implicit TLS, as on port 465).
+PUSHPORT_MCMT_BOUNCE_TLS = env.str("PUSHPORT_MCMT_BOUNCE_TLS", default="none")
+PUSHPORT_MCMT_BOUNCE_FROM = env.str("PUSHPORT_MCMT_BOUNCE_FROM", default="mailer-daemon@localhost")
+PUSHPORT_MCMT_BOUNCE_MAX_ATTEMPTS = env.int("PUSHPORT_MCMT_BOUNCE_MAX_ATTEMPTS", default=5)
 
 # The superuser `manage.py bootstrap` creates when absent; without a password it generates one.
 PUSHPORT_ADMIN_USERNAME = env.str("PUSHPORT_ADMIN_USERNAME", default="admin")

@@ -14,7 +14,7 @@ from django.utils.cache import patch_vary_headers
 from .models import AppMessagingAuth
 
 SESSION_API_PATH = re.compile(
-    r"^/apispaces/(?P<space_id>[^/]+)/(?:sessions|profiles|conversations)(?:/|$)"
+    r"^/apispaces/(?P<space_id>[^/]+)/(?:sessions|profiles|conversations|content)(?:/|$)"
 )
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOW_HEADERS = "content-type, authorization, cache-control, pragma, if-modified-since, if-match"

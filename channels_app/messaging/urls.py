@@ -4,7 +4,7 @@ ids are UUIDs or names in practice)."""
 
 from django.urls import path
 
-from . import views
+from . import content_views, views
 
 BASE = "apispaces/<str:space_id>/conversations"
 
@@ -36,4 +36,16 @@ urlpatterns = [
         views.EventsView.as_view(),
         name="conversation-events",
     ),
+    path(
+        "apispaces/<str:space_id>/content",
+        content_views.ContentUploadView.as_view(),
+        name="content-upload",
+    ),
+    # What the upload's signed URL points at; the signature, not a header, lets it be read.
+    path(
+        "apispaces/<str:space_id>/content/<str:file_id>",
+        content_views.ContentFileView.as_view(),
+        name="content-file",
+    ),
+    path("cpaas/content", content_views.CpaasContentUploadView.as_view(), name="cpaas-content"),
 ]
