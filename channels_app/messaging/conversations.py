@@ -17,15 +17,20 @@ from portal.errors import ApiError
 from sessions_app.models import Session
 
 from . import events
+from .actors import BackEnd
 from .models import Conversation, Participant, ParticipantRole
 
 PRIVILEGES = ("canSend", "canAddParticipants", "canRemoveParticipants")
+# What a back end (API key) is in every conversation of its space: more than an owner.
+SPACE_ROLE = "space"
 # The SDK's ConversationBuilder defaults: every privilege, for both roles.
 DEFAULT_ROLES = {role: dict.fromkeys(PRIVILEGES, True) for role in ParticipantRole.values}
 
 
-def caller_id(session: Session) -> str:
-    """The profile id a session acts as (its JWT's ID claim)."""
+def caller_id(session: Session | BackEnd) -> str:
+    """The profile id a session acts as (its JWT's ID claim), or a back end's principal."""
+    if isinstance(session, BackEnd):
+        return session.principal
     return session.profile.profile_id
 
 
@@ -71,8 +76,11 @@ def participant_ids(conversation: Conversation) -> list[str]:
 def as_participant(
     *, session: Session, conversation_id: str, lock: bool = False
 ) -> tuple[Conversation, str]:
-    """The conversation and the caller's role; 403 when the caller is not a participant."""
+    """The conversation and the caller's role; 403 when the caller is not a participant.
+    A back end's role is SPACE_ROLE."""
     conversation = find(space_id=session.space_id, conversation_id=conversation_id, lock=lock)
+    if isinstance(session, BackEnd):
+        return conversation, SPACE_ROLE
     role = role_of(conversation, caller_id(session))
     if role is None:
         raise forbidden(
@@ -83,7 +91,10 @@ def as_participant(
 
 
 def require_privilege(conversation: Conversation, role: str, privilege: str) -> None:
-    """403 unless the conversation's roles grant the privilege to this role."""
+    """403 unless the conversation's roles grant the privilege to this role (or it is the
+    space's)."""
+    if role == SPACE_ROLE:
+        return
     if not conversation.roles.get(role, {}).get(privilege, False):
         raise forbidden(
             "conversation_privilege_missing",
@@ -94,6 +105,8 @@ def require_privilege(conversation: Conversation, role: str, privilege: str) -> 
 def readable(*, session: Session, conversation_id: str) -> Conversation:
     """A conversation the caller may read: a participant's, or any public one."""
     conversation = find(space_id=session.space_id, conversation_id=conversation_id)
+    if isinstance(session, BackEnd):
+        return conversation
     if not conversation.is_public and role_of(conversation, caller_id(session)) is None:
         raise forbidden(
             "conversation_participant_required",
@@ -152,7 +165,8 @@ def create_conversation(
     participants: list[dict],
 ) -> Conversation:
     """Create a conversation; the creator is always an owner (listed or not, with a role or
-    not), and every initial participant, owner included, gets participantAdded.
+    not), and every initial participant, owner included, gets participantAdded. A back end
+    is no participant: its conversation has the participants it lists.
 
     409 conversation_exists when the space already has this id.
     """
@@ -176,7 +190,8 @@ def create_conversation(
             status_code=status.HTTP_409_CONFLICT,
         ) from None
     members = {p["id"]: p.get("role") or ParticipantRole.PARTICIPANT for p in participants}
-    members[me] = ParticipantRole.OWNER
+    if not isinstance(session, BackEnd):
+        members[me] = ParticipantRole.OWNER
     Participant.objects.bulk_create(
         Participant(conversation=conversation, profile_id=pid, role=role)
         for pid, role in members.items()
@@ -206,7 +221,7 @@ def update_conversation(
     otherwise, which the SDK passes to the app to refresh and retry); none updates
     unconditionally, as Comapi does."""
     conversation, role = as_participant(session=session, conversation_id=conversation_id, lock=True)
-    if role != ParticipantRole.OWNER:
+    if role not in (ParticipantRole.OWNER, SPACE_ROLE):
         raise forbidden("conversation_owner_required", "Only an owner may update a conversation.")
     if if_match is not None and if_match != conversation.etag:
         raise ApiError(
@@ -246,7 +261,7 @@ def update_conversation(
 def delete_conversation(*, session: Session, conversation_id: str) -> None:
     """Delete a conversation with its participants, messages and events. Owners only."""
     conversation, role = as_participant(session=session, conversation_id=conversation_id, lock=True)
-    if role != ParticipantRole.OWNER:
+    if role not in (ParticipantRole.OWNER, SPACE_ROLE):
         raise forbidden("conversation_owner_required", "Only an owner may delete a conversation.")
     frame = events.make_frame(
         space_id=session.space_id,
@@ -270,9 +285,16 @@ def list_conversations(
     No scope (or participant): the conversations `profile_id` (default: the caller) is in.
     scope=public: the public ones, of that profile when one is named. A caller naming another
     profile sees only what it could read anyway: public conversations and its own.
+    A back end reads every conversation of its space: all of them without a profile.
     """
     me = caller_id(session)
     rows = Conversation.objects.filter(space_id=session.space_id)
+    if isinstance(session, BackEnd):
+        if scope == "public":
+            rows = rows.filter(is_public=True)
+        if profile_id:
+            rows = rows.filter(participants__profile_id=profile_id)
+        return _listed(rows)
     visible = Q(is_public=True) | Q(participants__profile_id=me)
     rows = rows.filter(pk__in=Conversation.objects.filter(visible).values("pk"))
     if scope == "public":
@@ -281,6 +303,11 @@ def list_conversations(
             rows = rows.filter(participants__profile_id=profile_id)
     else:
         rows = rows.filter(participants__profile_id=profile_id or me)
+    return _listed(rows)
+
+
+def _listed(rows) -> list[dict]:
+    """Conversations as list items, the latest updated first, with their participantCount."""
     rows = list(rows.distinct().order_by("-updated_at"))
     # Counted apart: an annotation would count over the participant join filtered above.
     counts = dict(
@@ -295,7 +322,7 @@ def list_conversations(
 def list_participants(*, session: Session, conversation_id: str) -> list[dict]:
     """[{id, role}] of a conversation the caller is in (or that is public)."""
     conversation = readable(session=session, conversation_id=conversation_id)
-    if role_of(conversation, caller_id(session)) is None:
+    if not isinstance(session, BackEnd) and role_of(conversation, caller_id(session)) is None:
         raise forbidden(
             "conversation_participant_required",
             "Only the conversation's participants may list them.",

@@ -12,6 +12,7 @@ from django.utils import timezone
 from sessions_app.models import Session
 
 from . import conversations, events, push
+from .actors import BackEnd
 from .models import (
     ConversationMessage,
     ConversationMessageStatus,
@@ -38,33 +39,42 @@ def _sender(session: Session) -> dict:
 @transaction.atomic
 def send_message(
     *,
-    session: Session,
+    session: Session | BackEnd,
     conversation_id: str,
     parts: list,
     metadata: dict,
     alert: dict | None,
+    sender: dict | None = None,
 ) -> ConversationMessage:
     """Store a message from the caller (needs the role's canSend) as the conversation's next
     event, and send conversationMessage.sent to every participant, the sender included (their
-    other devices). Any `from` in the body is ignored: a session speaks as its profile."""
+    other devices). Any `from` in the body is ignored: a session speaks as its profile.
+
+    A back end names the sender: `sender` ({id, name?}, the body's from.profileId and name),
+    which need not be a participant; without one the message is from the back end itself.
+    """
     conversation, role = conversations.as_participant(
         session=session, conversation_id=conversation_id, lock=True
     )
     conversations.require_privilege(conversation, role, "canSend")
     me = conversations.caller_id(session)
+    if isinstance(session, BackEnd):
+        context_from, sent_by = sender or {"id": me}, me
+    else:
+        context_from, sent_by = _sender(session), f"session:{me}"
     event_id = events.next_event_id(conversation)
     message = ConversationMessage(
         conversation=conversation,
-        sender_profile_id=me,
+        sender_profile_id=context_from["id"],
         parts=parts,
         metadata=metadata,
         alert=alert,
         sent_event_id=event_id,
     )
     message.context = {
-        "from": _sender(session),
+        "from": context_from,
         "conversationId": conversation.conversation_id,
-        "sentBy": f"session:{me}",
+        "sentBy": sent_by,
         "sentOn": events.iso(timezone.now()),
     }
     message.save()
@@ -96,7 +106,7 @@ def send_message(
     push.push_alert(
         conversation=conversation,
         message=message,
-        recipients=[pid for pid in everyone if pid != me],
+        recipients=[pid for pid in everyone if pid != context_from["id"]],
     )
     return message
 

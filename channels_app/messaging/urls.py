@@ -4,7 +4,7 @@ ids are UUIDs or names in practice)."""
 
 from django.urls import path
 
-from . import content_views, views
+from . import content_views, cpaas_views, views
 
 BASE = "apispaces/<str:space_id>/conversations"
 
@@ -48,4 +48,48 @@ urlpatterns = [
         name="content-file",
     ),
     path("cpaas/content", content_views.CpaasContentUploadView.as_view(), name="cpaas-content"),
+]
+
+# The /cpaas twins for back ends: the space is the API key's, so the views get none from the
+# URL (space_id=None).
+CPAAS = "cpaas/conversations"
+NO_SPACE = {"space_id": None}
+urlpatterns += [
+    path(CPAAS, cpaas_views.CpaasConversationsView.as_view(), NO_SPACE, name="cpaas-conversations"),
+    path(
+        f"{CPAAS}/<str:conversation_id>",
+        cpaas_views.CpaasConversationView.as_view(),
+        NO_SPACE,
+        name="cpaas-conversation",
+    ),
+    path(
+        f"{CPAAS}/<str:conversation_id>/participants",
+        cpaas_views.CpaasParticipantsView.as_view(),
+        NO_SPACE,
+        name="cpaas-conversation-participants",
+    ),
+    path(
+        f"{CPAAS}/<str:conversation_id>/typing",
+        cpaas_views.CpaasTypingView.as_view(),
+        NO_SPACE,
+        name="cpaas-conversation-typing",
+    ),
+    path(
+        f"{CPAAS}/<str:conversation_id>/messages",
+        cpaas_views.CpaasMessagesView.as_view(),
+        NO_SPACE,
+        name="cpaas-conversation-messages",
+    ),
+    path(
+        f"{CPAAS}/<str:conversation_id>/messages/statusupdates",
+        cpaas_views.CpaasStatusUpdatesView.as_view(),
+        NO_SPACE,
+        name="cpaas-conversation-statusupdates",
+    ),
+    path(
+        f"{CPAAS}/<str:conversation_id>/events",
+        cpaas_views.CpaasEventsView.as_view(),
+        NO_SPACE,
+        name="cpaas-conversation-events",
+    ),
 ]
