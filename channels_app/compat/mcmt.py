@@ -10,6 +10,7 @@ JSON rules are payloads.given_apns_payload's, applied by whoever stores the push
 import email
 import email.errors
 import email.policy
+import json
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -84,6 +85,42 @@ def _header(message: Message, name: str) -> str:
     return str(message.get(name, "")).strip()
 
 
+def without_trailing_commas(payload: bytes) -> bytes:
+    """The payload with any comma before a closing } or ] left out, when that is all that keeps
+    it from being JSON; any other payload unchanged.
+
+    Momentum's own documented example ends its object with `"app-key" : "bar",` and Momentum
+    passed such payloads on; strict JSON refuses them. Commas inside strings are kept.
+    """
+    try:
+        json.loads(payload)
+    except ValueError:
+        pass
+    else:
+        return payload
+    kept = bytearray()
+    in_string = escaped = False
+    for index, byte in enumerate(payload):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # a backslash escapes the next byte
+                escaped = True
+            elif byte == 0x22:  # the closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string, escaped = True, False
+        elif byte == 0x2C and payload[index + 1 :].lstrip()[:1] in (b"}", b"]"):
+            continue
+        kept.append(byte)
+    repaired = bytes(kept)
+    try:
+        json.loads(repaired)
+    except ValueError:
+        return payload  # not only trailing commas: refused later with the parser's own words
+    return repaired
+
+
 def _apn_part(index: int, part: Message, *, return_path: str) -> ApnPart | BadPart:
     inner = part.get_payload()
     if not isinstance(inner, list) or len(inner) != 1 or not isinstance(inner[0], Message):
@@ -134,7 +171,7 @@ def _apn_part(index: int, part: Message, *, return_path: str) -> ApnPart | BadPa
     return ApnPart(
         index=index,
         token=token.lower(),
-        payload=payload or b"",
+        payload=without_trailing_commas(payload or b""),
         return_path=_header(inner, "Return-Path") or return_path,
     )
 

@@ -1,9 +1,9 @@
 """MCMT messages for the tests, built from the example in Momentum's APNs documentation."""
 
 TOKEN = "123acb90ffa0978cbade354ddffee76665a"
-# The documentation's payload, as its example prints it but for one character: the example
-# ends the object with a trailing comma ("app-key" : "bar",), which JSON does not allow and
-# which Pushport refuses like any other payload that is not JSON (see the trailing-comma test).
+# The documentation's payload, but for one character: the example ends the object with a
+# trailing comma ("app-key" : "bar",), which strict JSON refuses and Momentum passed on; Pushport
+# leaves such commas out and sends the rest byte for byte (see the trailing-comma test).
 PAYLOAD = b"""{
   "aps" : {
     "alert" : "You have mail",
