@@ -104,7 +104,7 @@ def test_two_sdk_users_chat_in_real_time_and_page_the_whole_history(sdk_dir, asg
 def test_an_expired_session_closes_the_socket_and_the_sdk_reconnects_with_a_new_one(
     sdk_dir, asgi_server
 ):
-    server = asgi_server(PUSHPORT_SESSION_TOKEN_LIFETIME=3)
+    server = asgi_server(PUSHPORT_SESSION_TOKEN_LIFETIME=4)
     auth = messaging_auth()
 
     output = run_scenario(sdk_dir, "reconnect", server=server, auth=auth)
