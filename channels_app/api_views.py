@@ -22,6 +22,7 @@ from .serializers import (
     DeliverySerializer,
     MessageRequestSerializer,
     MessageSerializer,
+    status_details,
 )
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -99,11 +100,19 @@ def _bundle_id(space) -> str:
     )
 
 
-def _validated(item: dict, *, space, bundle_id: str, package_name: str) -> Message:
-    """An unsaved Message of a valid request item; PayloadError if no provider would take it."""
-    message = MessageRequestSerializer.to_message(item, space=space)
+def _validated(item: dict, *, space, sent_by: str, bundle_id: str, package_name: str) -> Message:
+    """An unsaved Message of a valid request item; PayloadError if no provider would take it.
+
+    Checked for push even when appMessaging comes first: nativePush may be the fallback.
+    """
+    message = MessageRequestSerializer.to_message(item, space=space, sent_by=sent_by)
     validate_message(message, bundle_id=bundle_id, package_name=package_name)
     return message
+
+
+def _sent_by(request) -> str:
+    """Who sent, as a conversation message's context.sentBy says it: the API key."""
+    return f"access:{request.auth.pk}"
 
 
 def _idempotency_key(request) -> str:
@@ -122,7 +131,12 @@ class MessageCreateView(SpaceApiView):
         request=MessageRequestSerializer,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: MessageSerializer, **ERRORS},
-        summary="Send a message to every active device of a profile",
+        summary="Send a message through the first channel of its rules that accepts it",
+        description=(
+            "appMessaging accepts when the profile has had an App Messaging session in the "
+            "space, nativePush when it has an active device. statusDetails.channelId names "
+            "the channel used (null when none accepted, and the message is failed)."
+        ),
     )
     def post(self, request, space_id):
         if not isinstance(request.data, dict):
@@ -135,6 +149,7 @@ class MessageCreateView(SpaceApiView):
             message = _validated(
                 serializer.validated_data,
                 space=self.space,
+                sent_by=_sent_by(request),
                 bundle_id=_bundle_id(self.space),
                 package_name=_package_name(self.space),
             )
@@ -176,6 +191,7 @@ class MessageBatchView(SpaceApiView):
         validator = MessageRequestSerializer()
         fast = compile_validator(validator)
         bundle_id, package_name = _bundle_id(self.space), _package_name(self.space)
+        sent_by = _sent_by(request)
         messages, problems = [], []
         for index, item in enumerate(items):
             try:
@@ -184,7 +200,11 @@ class MessageBatchView(SpaceApiView):
                     data = validator.run_validation(item)
                 messages.append(
                     _validated(
-                        data, space=self.space, bundle_id=bundle_id, package_name=package_name
+                        data,
+                        space=self.space,
+                        sent_by=sent_by,
+                        bundle_id=bundle_id,
+                        package_name=package_name,
                     )
                 )
             except ValidationError as exc:
@@ -201,7 +221,10 @@ class MessageBatchView(SpaceApiView):
         messages, _ = sending.submit_batch(
             space=self.space, messages=messages, idempotency_keys=keys
         )
-        body = [{"index": i, "messageId": str(m.pk)} for i, m in enumerate(messages)]
+        body = [
+            {"index": i, "messageId": str(m.pk), "statusDetails": status_details(m)}
+            for i, m in enumerate(messages)
+        ]
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 

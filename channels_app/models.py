@@ -212,7 +212,17 @@ class DeviceActivation(models.Model):
 class MessageStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     SENT = "sent", "Sent"
+    # Only an appMessaging message gets these, from its recipient's SDK status updates.
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
     FAILED = "failed", "Failed"
+
+
+class Channel(models.TextChoices):
+    """The One API channels Pushport delivers; a message records the one that took it."""
+
+    APP_MESSAGING = "appMessaging", "App Messaging"
+    NATIVE_PUSH = "nativePush", "Native push"
 
 
 class Priority(models.TextChoices):
@@ -245,6 +255,19 @@ class Message(models.Model):
     status = models.CharField(
         max_length=12, choices=MessageStatus.choices, default=MessageStatus.PROCESSING
     )
+    # The channel of `rules` that took the message; blank when none accepted it. Every path
+    # but the One API's rules (campaigns, test pushes, conversation alerts, PowerAuth, MCMT)
+    # pushes natively, hence the default.
+    channel = models.CharField(
+        max_length=20, choices=Channel.choices, blank=True, default=Channel.NATIVE_PUSH
+    )
+    # What the channel adds to statusDetails: the conversation of an appMessaging message,
+    # or why no channel accepted the message.
+    channel_details = models.JSONField(default=dict, blank=True)
+    # The request's conversationId and channelOptions.appMessaging (its `from`), plus the
+    # sentBy the conversation message records.
+    conversation_id = models.CharField(max_length=255, blank=True)
+    app_messaging = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,4 +1,5 @@
-"""Accepting messages: store them, resolve their targets to deliveries, and queue the sending.
+"""Accepting messages: store them, give each the channel its rules choose (rules.py), resolve
+the native pushes' targets to deliveries, and queue the sending.
 
 The deliveries are stored in the same transaction as their messages, due now but hidden from
 the sweeper for a grace period; their chunks are queued once the transaction commits. If the
@@ -14,8 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from uuid6 import uuid7
 
-from . import delivery, rows, tasks
-from .models import Delivery, Device, Message
+from . import delivery, rows, rules, tasks
+from .messaging import one_api
+from .models import Channel, Delivery, Device, Message
 from .tracking import refresh_statuses
 
 
@@ -90,7 +92,11 @@ def submit(*, message: Message, idempotency_key: str = "") -> tuple[Message, boo
 def submit_batch(
     *, space, messages: Sequence[Message], idempotency_keys: Sequence[str] = ()
 ) -> tuple[list[Message], bool]:
-    """Store and send many messages in one transaction; returns them and whether they are new."""
+    """Store and send many messages in one transaction; returns them and whether they are new.
+
+    Each goes through the first channel of its rules that accepts it: nativePush as
+    deliveries to the profile's devices, appMessaging as a post into a conversation.
+    """
     keys = [key for key in idempotency_keys if key]
     if keys:
         first = _existing(space, keys)
@@ -101,8 +107,12 @@ def submit_batch(
             message.idempotency_key = key or None
     try:
         with transaction.atomic():
+            rules.choose_channels(messages=messages)
             rows.insert(messages)
-            send_all(messages=messages)
+            send_all(messages=[m for m in messages if m.channel == Channel.NATIVE_PUSH])
+            for message in messages:
+                if message.channel == Channel.APP_MESSAGING:
+                    one_api.post(message=message)
     except IntegrityError:
         first = _existing(space, keys) if keys else None
         if first is None:

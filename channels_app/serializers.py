@@ -4,13 +4,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Delivery, Message, Priority
+from .models import Channel, Delivery, Message, Priority
 from .tracking import message_counts
 
-SUPPORTED_RULES = ("nativePush",)
+SUPPORTED_RULES = tuple(Channel.values)
 MAX_BADGE = 2**31 - 1
 # Channels of the Comapi API that Pushport does not deliver (yet): named, not just "invalid".
-KNOWN_RULES = ("appMessaging", "sms", "mms", "email", "fbMessenger", "whatsApp", "rcs")
+KNOWN_RULES = ("sms", "mms", "email", "fbMessenger", "whatsApp", "rcs")
 
 
 class ToSerializer(serializers.Serializer):
@@ -49,7 +49,24 @@ class NativePushSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.values, required=False)
 
 
+class SenderSerializer(serializers.Serializer):
+    """channelOptions.appMessaging.from: who the conversation shows as the sender."""
+
+    profileId = serializers.CharField(max_length=255, required=False)
+    name = serializers.CharField(max_length=255, required=False)
+    avatarUrl = serializers.CharField(max_length=2000, required=False)
+
+
+class AppMessagingSerializer(serializers.Serializer):
+    def get_fields(self):
+        # `from` is a Python keyword, so it cannot be declared as a class attribute.
+        fields = super().get_fields()
+        fields["from"] = SenderSerializer(required=False)
+        return fields
+
+
 class ChannelOptionsSerializer(serializers.Serializer):
+    appMessaging = AppMessagingSerializer(required=False)
     nativePush = NativePushSerializer(required=False)
 
 
@@ -62,6 +79,12 @@ class MessageRequestSerializer(serializers.Serializer):
     body = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     metadata = serializers.DictField(required=False)
     expiresOn = serializers.DateTimeField(required=False)
+    conversationId = serializers.CharField(
+        required=False,
+        max_length=255,
+        help_text="appMessaging: the conversation to post into, created when the space has "
+        "none with this id; without it every send starts a new conversation.",
+    )
     channelOptions = ChannelOptionsSerializer(required=False)
 
     def validate_rules(self, rules):
@@ -70,17 +93,23 @@ class MessageRequestSerializer(serializers.Serializer):
                 continue
             if rule in KNOWN_RULES:
                 raise serializers.ValidationError(
-                    f"The channel {rule!r} is not supported; Pushport delivers nativePush.",
+                    f"The channel {rule!r} is not supported; Pushport delivers "
+                    "appMessaging and nativePush.",
                     code="unsupported_rule",
                 )
             raise serializers.ValidationError(
-                f"{rule!r} is not a channel; use nativePush.", code="unknown_rule"
+                f"{rule!r} is not a channel; use appMessaging or nativePush.",
+                code="unknown_rule",
             )
         return rules
 
     @staticmethod
-    def to_message(data: dict, *, space) -> Message:
-        """An unsaved Message of one validated item."""
+    def to_message(data: dict, *, space, sent_by: str = "") -> Message:
+        """An unsaved Message of one validated item; `sent_by` is the caller as a conversation
+        message's context.sentBy records it (e.g. "access:<API key id>")."""
+        app_messaging = _plain(data.get("channelOptions", {}).get("appMessaging", {}))
+        if sent_by:
+            app_messaging["sentBy"] = sent_by
         push = data.get("channelOptions", {}).get("nativePush", {})
         push_data = push.get("data", {})
         return Message(
@@ -101,6 +130,8 @@ class MessageRequestSerializer(serializers.Serializer):
             icon=push.get("icon", ""),
             collapse_key=push.get("collapseKey", ""),
             priority=push.get("priority", Priority.HIGH),
+            conversation_id=data.get("conversationId", ""),
+            app_messaging=app_messaging,
         )
 
 
@@ -126,11 +157,34 @@ class PlatformCountsSerializer(serializers.Serializer):
     )
 
 
+class StatusDetailsSerializer(serializers.Serializer):
+    channelId = serializers.ChoiceField(
+        choices=Channel.values,
+        allow_null=True,
+        help_text="The first channel of rules that accepted the message; null when none did.",
+    )
+    conversationId = serializers.CharField(
+        required=False, help_text="appMessaging: the conversation the message was posted into."
+    )
+    failureReason = serializers.CharField(
+        required=False, help_text="When no channel accepted the message: why each refused."
+    )
+
+
+def status_details(message: Message) -> dict:
+    """statusDetails of a stored message: the channel that took it and what that adds."""
+    return {"channelId": message.channel or None, **message.channel_details}
+
+
 class MessageSerializer(serializers.Serializer):
     """A stored message: the echoed request, its status and per-platform counts."""
 
     messageId = serializers.UUIDField(source="id")
-    status = serializers.CharField()
+    status = serializers.CharField(
+        help_text="processing, then sent or failed; an appMessaging message goes on to "
+        "delivered and read as its recipient's SDK reports them."
+    )
+    statusDetails = serializers.SerializerMethodField()
     sentOn = serializers.DateTimeField(source="created_at")
     to = serializers.DictField()
     rules = serializers.ListField(child=serializers.CharField())
@@ -138,8 +192,13 @@ class MessageSerializer(serializers.Serializer):
     body = serializers.CharField()
     metadata = serializers.DictField()
     expiresOn = serializers.DateTimeField(source="valid_until", allow_null=True)
+    conversationId = serializers.CharField(source="conversation_id")
     channelOptions = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
+
+    @extend_schema_field(StatusDetailsSerializer)
+    def get_statusDetails(self, message: Message) -> dict:
+        return status_details(message)
 
     @extend_schema_field(ChannelOptionsSerializer)
     def get_channelOptions(self, message: Message) -> dict:
@@ -159,7 +218,11 @@ class MessageSerializer(serializers.Serializer):
         if message.fcm_data:
             data["fcm"] = message.fcm_data
         push["data"] = data
-        return {"nativePush": push}
+        options = {"nativePush": push}
+        sender = message.app_messaging.get("from")
+        if sender:
+            options["appMessaging"] = {"from": sender}
+        return options
 
     @extend_schema_field(serializers.DictField(child=PlatformCountsSerializer()))
     def get_counts(self, message: Message) -> dict:
@@ -169,6 +232,7 @@ class MessageSerializer(serializers.Serializer):
 class BatchItemSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     messageId = serializers.UUIDField()
+    statusDetails = StatusDetailsSerializer()
 
 
 class DeliverySerializer(serializers.ModelSerializer):

@@ -138,7 +138,8 @@ def as_json(conversation: Conversation, *, participant_count: int | None = None)
     return body
 
 
-def _added_frame(conversation: Conversation, *, by: str, profile_id: str, role: str) -> dict:
+def added_frame(conversation: Conversation, *, by: str, profile_id: str, role: str) -> dict:
+    """The conversation.participantAdded frame announcing one participant."""
     return events.make_frame(
         space_id=conversation.space_id,
         name="conversation.participantAdded",
@@ -200,7 +201,7 @@ def create_conversation(
         events.publish(
             space_id=session.space_id,
             profile_ids=members,
-            frame=_added_frame(conversation, by=me, profile_id=pid, role=role),
+            frame=added_frame(conversation, by=me, profile_id=pid, role=role),
         )
     return conversation
 
@@ -354,7 +355,7 @@ def add_participants(*, session: Session, conversation_id: str, participants: li
         events.publish(
             space_id=session.space_id,
             profile_ids=everyone,
-            frame=_added_frame(conversation, by=caller_id(session), profile_id=pid, role=r),
+            frame=added_frame(conversation, by=caller_id(session), profile_id=pid, role=r),
         )
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sessions_app.models import Session
 
-from . import conversations, events, push
+from . import conversations, events, one_api, push
 from .actors import BackEnd
 from .models import (
     ConversationMessage,
@@ -212,6 +212,13 @@ def update_statuses(*, session: Session, conversation_id: str, updates: list[dic
             row.on = update["timestamp"]
             row.save()
             changed += 1
+            # A One API message sent through appMessaging reports its recipient's progress.
+            one_api.follow_status(
+                space_id=session.space_id,
+                message_id=message.id,
+                profile_id=me,
+                status=update["status"],
+            )
             event_id = events.next_event_id(conversation)
             frame = events.make_frame(
                 space_id=session.space_id,

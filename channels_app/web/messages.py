@@ -67,7 +67,15 @@ def message_list(request, space_id):
     membership = membership_for(request.user, space_id)
     page = keyset.paginate(
         Message.objects.filter(space=membership.space).defer(
-            "to", "rules", "extras", "apns_data", "fcm_data", "deep_link", "metadata"
+            "to",
+            "rules",
+            "extras",
+            "apns_data",
+            "fcm_data",
+            "deep_link",
+            "metadata",
+            "channel_details",
+            "app_messaging",
         ),
         params=request.GET,
         size=PAGE_SIZE,

@@ -119,3 +119,27 @@ def test_the_message_deliveries_page_by_keyset_to_the_last_page(space, owner_cli
 
 def test_another_space_message_answers_404(space, other_space, owner_client):
     assert owner_client.get(message_url(MessageFactory(space=other_space))).status_code == 404
+
+
+def test_the_message_pages_show_the_channel_and_the_conversation(space, owner_client):
+    chat = MessageFactory(
+        space=space,
+        rules=["appMessaging", "nativePush"],
+        channel="appMessaging",
+        status="read",
+        channel_details={"conversationId": "Acme_alice"},
+    )
+    refused = MessageFactory(
+        space=space,
+        rules=["appMessaging"],
+        channel="",
+        status="failed",
+        channel_details={"failureReason": "no channel accepted it (appMessaging: never)"},
+    )
+
+    listed = owner_client.get(list_url(space)).content.decode()
+    assert "<th>Channel</th>" in listed and "App Messaging" in listed
+    page = owner_client.get(message_url(chat)).content.decode()
+    assert "App Messaging" in page and "Acme_alice" in page and "Read" in page
+    page = owner_client.get(message_url(refused)).content.decode()
+    assert "None accepted it" in page and "appMessaging: never" in page

@@ -53,6 +53,12 @@ PLAINLY_VALID = [
     _with(unknownField="ignored, as DRF ignores it"),
     _with(body="b" * 10000, to__profileId="p" * 255),
     _with(title="emoji \U0001f4e6 and accents \u00e9"),
+    _with(
+        rules=["appMessaging", "nativePush"],
+        conversationId="Acme_alice",
+        channelOptions__appMessaging={"from": {"profileId": "shop", "name": "The Shop"}},
+    ),
+    _with(channelOptions__appMessaging={}),
 ]
 
 OTHERS = [
@@ -89,6 +95,12 @@ OTHERS = [
     _with(channelOptions__nativePush__data__apns="x"),
     _with(channelOptions__nativePush__deepLink__apns__url=""),
     _with(channelOptions=None),
+    _with(conversationId=""),
+    _with(conversationId="c" * 256),
+    _with(channelOptions__appMessaging=None),
+    _with(channelOptions__appMessaging={"from": None}),
+    _with(channelOptions__appMessaging={"from": {"profileId": 7}}),
+    _with(channelOptions__appMessaging={"from": {"avatarUrl": "a" * 2001}}),
 ]
 
 

@@ -1,0 +1,68 @@
+"""The One API's `rules`: each message goes through the first channel of its list that
+accepts it.
+
+The reference leaves "accepts" to us (Comapi only says a channel is skipped when the
+customer "isn't registered" on it). Chosen:
+- appMessaging accepts when the profile has had an App Messaging session in the space (any
+  session, live or ended): it has run the SDK, so it can read the conversation;
+- nativePush accepts when the profile has an active device.
+A message no channel accepts is failed at once, with the refusals in its statusDetails.
+Acceptance is decided when the message is stored; a later non-delivery on the chosen
+channel does not move it to the next one.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sessions_app.models import Session
+
+from .models import Channel, Device, Message, MessageStatus
+
+REFUSALS = {
+    Channel.APP_MESSAGING: "the profile never opened an App Messaging session",
+    Channel.NATIVE_PUSH: "the profile has no active device",
+}
+
+
+def _profiles_with(model, messages: Sequence[Message], **conditions) -> set[tuple]:
+    """(space id, profile id) of the messages' recipients having a row of `model`."""
+    wanted: dict = defaultdict(set)
+    for message in messages:
+        wanted[message.space_id].add(message.to.get("profileId"))
+    found = set()
+    for space_id, profile_ids in wanted.items():
+        rows = (
+            model.objects.filter(
+                space_id=space_id, profile__profile_id__in=profile_ids, **conditions
+            )
+            .values_list("profile__profile_id", flat=True)
+            .distinct()
+        )
+        found.update((space_id, profile_id) for profile_id in rows)
+    return found
+
+
+def choose_channels(*, messages: Sequence[Message]) -> None:
+    """Set each unsaved message's channel (blank when none accepts) and, when none does,
+    its failed status and the reasons. One query per channel and space, and only for the
+    messages that could use that channel.
+
+    A message without rules (a campaign's, a test push) keeps nativePush: those paths push.
+    """
+    messages = [m for m in messages if m.rules]
+    listed = {channel: [m for m in messages if channel in m.rules] for channel in REFUSALS}
+    accepting = {
+        Channel.APP_MESSAGING: _profiles_with(Session, listed[Channel.APP_MESSAGING]),
+        Channel.NATIVE_PUSH: _profiles_with(Device, listed[Channel.NATIVE_PUSH], active=True),
+    }
+    for message in messages:
+        recipient = (message.space_id, message.to.get("profileId"))
+        message.channel = next(
+            (rule for rule in message.rules if recipient in accepting.get(rule, ())), ""
+        )
+        if not message.channel:
+            message.status = MessageStatus.FAILED
+            refusals = "; ".join(
+                f"{rule}: {REFUSALS[rule]}" for rule in dict.fromkeys(message.rules)
+            )
+            message.channel_details = {"failureReason": f"no channel accepted it ({refusals})"}
