@@ -13,6 +13,7 @@ from .messaging.models import (
 )
 from .models import (
     ApnsCredential,
+    Bounce,
     Campaign,
     CampaignRecipient,
     DailyCount,
@@ -158,6 +159,15 @@ class DeviceActivationAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["activation_id", "device__token"]
     list_select_related = ["device"]
+
+
+@admin.register(Bounce)
+class BounceAdmin(ReadOnlyAdmin):
+    space_path = "delivery__message__space"
+    list_display = ["id", "return_path", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["return_path", "delivery__id"]
+    raw_id_fields = ["delivery"]
 
 
 @admin.register(PowerAuthApp)

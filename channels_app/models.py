@@ -497,6 +497,39 @@ class PowerAuthApp(models.Model):
         return f"PowerAuth app {self.app_id}"
 
 
+class BounceStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"
+
+
+class Bounce(models.Model):
+    """A delivery status notification (DSN) owed to the Return-Path of an injected message
+    whose delivery failed, sent through the operator's SMTP relay by the workers."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # One per delivery: a result recorded twice (a reclaimed lease) still bounces once.
+    delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="bounce")
+    return_path = models.CharField(max_length=320)
+    status = models.CharField(
+        max_length=10, choices=BounceStatus.choices, default=BounceStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"bounce to {self.return_path} {self.status}"
+
+
 # App Messaging keeps its models in its own package; imported here so Django registers them.
 from .messaging.models import (  # noqa: E402, F401
     Conversation,

@@ -55,5 +55,6 @@ def sweep() -> dict:
     return report.counts()
 
 
-# Celery autodiscovers only `tasks` modules: this registers the campaign and webhook tasks.
-from . import campaign_tasks, webhook_tasks  # noqa: E402, F401
+# Celery autodiscovers only `tasks` modules: this registers the campaign, webhook and bounce
+# tasks.
+from . import bounce_tasks, campaign_tasks, webhook_tasks  # noqa: E402, F401

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app import rows, webhooks
+from channels_app import bounces, rows, webhooks
 from channels_app.models import DailyCount, Delivery, DeliveryStatus, Device
 from channels_app.providers.base import Outcome, Result
 from channels_app.tracking import refresh_statuses
@@ -134,6 +134,8 @@ class Recorder:
             rows.add_counts(DailyCount, _daily(waiting), key=DAILY_KEY)
         refresh_statuses(message_ids={delivery.message_id for delivery in waiting})
         webhooks.emit_for_deliveries(waiting)
+        # A row per bounce owed; the workers talk to the mail relay, never this send.
+        bounces.queue_for_deliveries(waiting)
 
 
 DAILY_KEY = ("space", "day", "platform", "outcome")

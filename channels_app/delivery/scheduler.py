@@ -45,7 +45,7 @@ def ensure_started(**_signal) -> bool:
 
 def _sweep_forever() -> None:
     # tasks imports the engine, which imports this module
-    from channels_app import tasks, webhooks
+    from channels_app import bounces, tasks, webhooks
 
     interval = settings.PUSHPORT_SWEEP_INTERVAL_SECONDS
     while True:
@@ -54,6 +54,7 @@ def _sweep_forever() -> None:
             tasks.sweep()
             # A few seconds at most, so a slow receiver delays the next sweep only that much.
             webhooks.deliver_due(budget_seconds=interval)
+            bounces.send_due(budget_seconds=interval)
             tasks.campaign_tasks.run_campaigns()
         except Exception:
             # A database that is away for a moment must not end sweeping for good.

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app.models import Delivery
+from channels_app.models import Bounce, Delivery
 from portal.apikeys import authenticate_api_key, create_api_key
 from portal.models import ApiSpace, Membership, Role
 from sessions_app.models import AuthChallenge, Session
@@ -44,6 +44,7 @@ def one_of_each(space):
     profile = ProfileFactory(space=space)
     device = DeviceFactory(space=space, profile=profile)
     message = MessageFactory(space=space)
+    delivery = Delivery.objects.create(message=message, device=device, platform=device.platform)
     return [
         space,
         MembershipFactory(space=space, role=Role.VIEWER),
@@ -61,7 +62,8 @@ def one_of_each(space):
         device,
         DeviceActivationFactory(device=device),
         message,
-        Delivery.objects.create(message=message, device=device, platform=device.platform),
+        delivery,
+        Bounce.objects.create(delivery=delivery, return_path="bounces@sender.example"),
     ]
 
 
