@@ -272,7 +272,8 @@ if PUSHPORT_CHANNEL_LAYER_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer, with its expiry sweep once a second instead of on every frame.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_app.messaging.layers.InMemoryChannelLayer"}}
 
 # App Messaging content (POST /content): files go through Django's storage API, one folder
 # per space. The filesystem by default; any storage backend by its dotted path, e.g.
