@@ -11,8 +11,11 @@ so the client moves to a new session instead of listening forever on a dead one.
 
 import asyncio
 import contextlib
+import functools
 import logging
 
+from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
@@ -21,10 +24,19 @@ from portal.errors import ApiError
 from sessions_app.authentication import verify_session_token
 
 from . import presence
-from .events import group_for
+from .events import EVENT_TYPE, group_for
 from .query import first, parse_raw
 
 logger = logging.getLogger(__name__)
+
+# Presence lives in the cache, not the database: off the one thread that runs every
+# database call and HTTP view of the process, so a busy request never holds up an echo.
+_in_cache = functools.partial(sync_to_async, thread_sensitive=False)
+
+# Messages whose handlers touch no database. Channels' dispatch closes stale database
+# connections before every handler, a trip through that same thread: each relayed frame
+# waited for the HTTP request in progress there (a message to 100 participants, 100 trips).
+_NO_DATABASE = {EVENT_TYPE, "websocket.receive"}
 
 # An application close code (4000-4999): the session expired. The SDK reconnects on any code.
 SESSION_EXPIRED_CLOSE_CODE = 4401
@@ -61,9 +73,7 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
         self.space_id, self.profile_id, expires_at = found
         self.group = group_for(space_id=self.space_id, profile_id=self.profile_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await database_sync_to_async(presence.socket_opened)(
-            space_id=self.space_id, profile_id=self.profile_id
-        )
+        await _in_cache(presence.socket_opened)(space_id=self.space_id, profile_id=self.profile_id)
         await self.accept()
         self.expiry = asyncio.create_task(self._close_at(expires_at))
 
@@ -79,14 +89,16 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
         if self.group is None:
             return
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        await database_sync_to_async(presence.socket_closed)(
-            space_id=self.space_id, profile_id=self.profile_id
-        )
+        await _in_cache(presence.socket_closed)(space_id=self.space_id, profile_id=self.profile_id)
+
+    async def dispatch(self, message):
+        if message["type"] in _NO_DATABASE:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     async def receive_json(self, content, **kwargs):
-        await database_sync_to_async(presence.socket_alive)(
-            space_id=self.space_id, profile_id=self.profile_id
-        )
+        await _in_cache(presence.socket_alive)(space_id=self.space_id, profile_id=self.profile_id)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         # A frame that is not JSON is ignored rather than closing the socket.

@@ -1,6 +1,8 @@
 """App Messaging's WebSocket: who gets which frame, and which tokens it refuses."""
 
+import asyncio
 import datetime as dt
+import threading
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -145,3 +147,37 @@ def test_the_socket_closes_when_its_session_expires_so_the_sdk_signs_in_again(au
 
     async_to_sync(scenario)()
     assert presence.online(space_id=auth.space_id, profile_ids=["alice"]) == set()
+
+
+def test_frames_and_echoes_do_not_wait_for_the_thread_that_runs_database_calls(auth):
+    # Views and database calls of the process share one thread; a busy request there must
+    # not hold up the frames it publishes, nor the echoes that renew presence.
+    from channels.layers import get_channel_layer
+
+    from channels_app.messaging.events import EVENT_TYPE, group_for
+
+    _, bob_token = client_and_token(auth, "bob")
+    busy, release = threading.Event(), threading.Event()
+
+    def long_request():
+        busy.set()
+        release.wait(10)
+
+    async def scenario():
+        bob = connect(auth.space_id, bob_token)
+        assert (await bob.connect())[0]
+        request = asyncio.ensure_future(sync_to_async(long_request)())
+        await sync_to_async(busy.wait, thread_sensitive=False)(5)
+        try:
+            group = group_for(space_id=auth.space_id, profile_id="bob")
+            frame = {"name": "conversationMessage.sent"}
+            await get_channel_layer().group_send(group, {"type": EVENT_TYPE, "frame": frame})
+            assert await bob.receive_json_from(timeout=2) == frame
+            await bob.send_json_to({"name": "echo", "payload": {}, "publishedOn": "x"})
+            assert await bob.receive_nothing(timeout=0.3)
+        finally:
+            release.set()
+            await request
+        await bob.disconnect()
+
+    async_to_sync(scenario)()
