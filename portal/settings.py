@@ -268,7 +268,20 @@ if PUSHPORT_CHANNEL_LAYER_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [PUSHPORT_CHANNEL_LAYER_URL]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": PUSHPORT_CHANNEL_LAYER_URL,
+                        # redis-py 8 reads for at most 5 s, the time channels_redis's receive
+                        # blocks on Redis: an idle receive raced the timeout and lost, and its
+                        # socket closed. It also caps a pool at 100 connections, which a
+                        # thousand sockets closing at once exceeded (each discard takes one
+                        # while it waits); channels_redis expects redis-py's old unbounded pool.
+                        "socket_timeout": 30,
+                        "max_connections": 2**31,
+                    }
+                ]
+            },
         }
     }
 else:
