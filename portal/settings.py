@@ -264,6 +264,9 @@ PUSHPORT_WEBHOOK_CA_BUNDLE = env.str("PUSHPORT_WEBHOOK_CA_BUNDLE", default="")
 # published them (in-memory layer: one ASGI process, as runserver or a single daphne). With
 # several processes, or a worker that publishes, they need a shared layer: redis://host:6379/1.
 PUSHPORT_CHANNEL_LAYER_URL = env.str("PUSHPORT_CHANNEL_LAYER_URL", default="")
+# Frames a channel (a socket, or a process's shared queue with Redis) may hold before new ones
+# are dropped: far above what a burst to one process needs, still a bound.
+CHANNEL_LAYER_CAPACITY = 10_000
 if PUSHPORT_CHANNEL_LAYER_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -280,13 +283,21 @@ if PUSHPORT_CHANNEL_LAYER_URL:
                         "socket_timeout": 30,
                         "max_connections": 2**31,
                     }
-                ]
+                ],
+                # A process's sockets share one queue; at the default 100 frames a busy
+                # conversation overflowed it and frames were dropped without a word.
+                "capacity": CHANNEL_LAYER_CAPACITY,
             },
         }
     }
 else:
     # Channels' in-memory layer, with its expiry sweep once a second instead of on every frame.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_app.messaging.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_app.messaging.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY},
+        }
+    }
 
 # App Messaging content (POST /content): files go through Django's storage API, one folder
 # per space. The filesystem by default; any storage backend by its dotted path, e.g.
