@@ -264,38 +264,37 @@ PUSHPORT_WEBHOOK_CA_BUNDLE = env.str("PUSHPORT_WEBHOOK_CA_BUNDLE", default="")
 # published them (in-memory layer: one ASGI process, as runserver or a single daphne). With
 # several processes, or a worker that publishes, they need a shared layer: redis://host:6379/1.
 PUSHPORT_CHANNEL_LAYER_URL = env.str("PUSHPORT_CHANNEL_LAYER_URL", default="")
-# Frames a channel (a socket, or a process's shared queue with Redis) may hold before new ones
-# are dropped: far above what a burst to one process needs, still a bound.
-CHANNEL_LAYER_CAPACITY = 10_000
 if PUSHPORT_CHANNEL_LAYER_URL:
+    # Redis pub/sub: a frame is published once per profile group and pushed to the process
+    # holding its sockets. The list-based layer (channels_redis.core) made every socket of a
+    # process poll one shared Redis list a frame at a time: measured with bench/app_messaging.py
+    # (2,000 sockets, 100 participants, two processes) it reached 12 messages/s and dropped a
+    # quarter to half of the frames; pub/sub delivers every one at 29 messages/s. A socket that
+    # was away gets what it missed from the history, as the SDK does on reconnecting.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
                         "address": PUSHPORT_CHANNEL_LAYER_URL,
-                        # redis-py 8 reads for at most 5 s, the time channels_redis's receive
-                        # blocks on Redis: an idle receive raced the timeout and lost, and its
-                        # socket closed. It also caps a pool at 100 connections, which a
-                        # thousand sockets closing at once exceeded (each discard takes one
-                        # while it waits); channels_redis expects redis-py's old unbounded pool.
+                        # redis-py 8 reads for at most 5 s and caps a pool at 100 connections,
+                        # which a thousand sockets closing at once exceeded; channels_redis
+                        # expects redis-py's old unbounded pool.
                         "socket_timeout": 30,
                         "max_connections": 2**31,
                     }
                 ],
-                # A process's sockets share one queue; at the default 100 frames a busy
-                # conversation overflowed it and frames were dropped without a word.
-                "capacity": CHANNEL_LAYER_CAPACITY,
             },
         }
     }
 else:
-    # Channels' in-memory layer, with its expiry sweep once a second instead of on every frame.
+    # Channels' in-memory layer, with its expiry sweep once a second instead of on every frame;
+    # a socket may hold 10,000 frames (not 100) before new ones are dropped.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_app.messaging.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY},
+            "CONFIG": {"capacity": 10_000},
         }
     }
 
