@@ -29,7 +29,6 @@ import os
 import random
 import re
 import resource
-import secrets
 import socket
 import subprocess
 import sys
@@ -37,12 +36,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
+from bench import deployment  # noqa: E402
 from bench.send_throughput import Database, _in_child  # noqa: E402
 
 TARGETS = {
@@ -185,14 +183,7 @@ class Servers:
         return [_status_kb(p.pid, "VmHWM") / 1024 for p in self.processes]
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        deployment.stop(self.processes)
 
 
 # --- The clients: sockets and senders on one loop -------------------------------------------
@@ -421,14 +412,7 @@ def run(args, *, servers: int, redis_url: str | None) -> dict:
     """The whole workload against `servers` daphne processes; the figures."""
     database = Database(args.database_url)
     environment = {
-        "DATABASE_URL": database.url,
-        "DEBUG": "0",
-        # Production refuses development secrets: the run makes its own.
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "PUSHPORT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "PUSHPORT_SESSION_TOKEN_KEY": secrets.token_urlsafe(32),
-        "SECURE_SSL_REDIRECT": "false",
-        "LOG_LEVEL": "WARNING",
+        **deployment.production_environment(database.url),
         # The servers serve no collected static files (whitenoise warns at start).
         "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
         "PUSHPORT_CHANNEL_LAYER_URL": redis_url or "",

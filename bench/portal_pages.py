@@ -20,12 +20,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from cryptography.fernet import Fernet
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
+from bench import deployment  # noqa: E402
 from bench.send_throughput import Database  # noqa: E402
 
 # A page should render "well under a second"; the bench says which ones do not.
@@ -275,14 +274,8 @@ def main() -> None:
     database = Database(args.database_url)
     os.environ.update(
         {
-            "DATABASE_URL": database.url,
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "PUSHPORT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "PUSHPORT_SESSION_TOKEN_KEY": secrets.token_urlsafe(32),
-            "SECURE_SSL_REDIRECT": "false",
+            **deployment.production_environment(database.url),
             "PUSHPORT_EMBEDDED_SCHEDULER": "false",
-            "LOG_LEVEL": "WARNING",
         }
     )
     try:

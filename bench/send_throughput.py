@@ -41,13 +41,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from cryptography.fernet import Fernet
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-from bench import apns_loop, fcm_loop  # noqa: E402
+from bench import apns_loop, deployment, fcm_loop  # noqa: E402
 
 BATCH = 1000
 BROKER_URL = "redis://127.0.0.1:6379/14"
@@ -268,14 +266,7 @@ class Workers:
         return [_peak_rss_mb(process.pid) for process in self.processes]
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        deployment.stop(self.processes)
 
 
 def _message(profile_id: str, index: int) -> dict:
@@ -458,15 +449,7 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
     database = Database(args.database_url)
     bodies = tempfile.TemporaryDirectory(prefix="pushport-bench-bodies-")
     environment = {
-        "DATABASE_URL": database.url,
-        "DEBUG": "0",
-        # Production refuses development secrets: the run makes its own.
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "PUSHPORT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "PUSHPORT_SESSION_TOKEN_KEY": secrets.token_urlsafe(32),
-        # The callers speak plain HTTP to the servers, as from behind a TLS proxy.
-        "SECURE_SSL_REDIRECT": "false",
-        "LOG_LEVEL": "WARNING",
+        **deployment.production_environment(database.url),
         "PUSHPORT_PROVIDER_CA_BUNDLE": apns_fake.ca_file,
         # The bench's APNs credential points at the fake: the operator allows that host.
         "PUSHPORT_APNS_ENDPOINT_ALLOWLIST": apns_fake.host,
