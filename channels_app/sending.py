@@ -49,15 +49,22 @@ def send_all(*, messages: Sequence[Message]) -> None:
     )
 
 
-def send_to_devices(*, message: Message, devices: Sequence[Device]) -> None:
+def send_to_devices(*, message: Message, devices: Sequence[Device]) -> list[str]:
     """Create the deliveries of a saved message to exactly these devices (a test push, a
-    migration surface that names its devices); queued once the transaction commits."""
-    _store_and_queue((message, (device.pk, device.platform)) for device in devices)
+    migration surface that names its devices); queued once the transaction commits. Their
+    ids, in the devices' order."""
     if not devices:
         refresh_statuses(message_ids=[message.pk])
+    return send_pairs([(message, device) for device in devices])
 
 
-def _store_and_queue(targets) -> None:
+def send_pairs(pairs: Sequence[tuple[Message, Device]]) -> list[str]:
+    """send_to_devices() for many saved messages, each with its own devices, in one insert.
+    The deliveries' ids, in the pairs' order."""
+    return _store_and_queue((message, (device.pk, device.platform)) for message, device in pairs)
+
+
+def _store_and_queue(targets) -> list[str]:
     """Insert a delivery per (message, (device id, platform)); queue them after the commit."""
     # The chunks queued on commit send these; the sweeper takes them only if that never happens.
     queued_until = timezone.now() + dt.timedelta(seconds=settings.PUSHPORT_DISPATCH_GRACE_SECONDS)
@@ -75,6 +82,7 @@ def _store_and_queue(targets) -> None:
     ids = [str(d["id"]) for d in deliveries]
     if ids:
         transaction.on_commit(lambda: tasks.enqueue_or_leave(ids))
+    return ids
 
 
 def submit(*, message: Message, idempotency_key: str = "") -> tuple[Message, bool]:

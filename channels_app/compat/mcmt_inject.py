@@ -9,19 +9,15 @@ Every part that can be sent is stored in one transaction and queued after the co
 any other send.
 """
 
-import datetime as dt
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from channels_app import tasks
-from channels_app.models import ApnsCredential, Delivery, Device, Message, Platform
+from channels_app.models import ApnsCredential, Device, Message, Platform
 from channels_app.payloads import GIVEN_PAYLOAD_KEY, PayloadError, given_apns_payload
+from channels_app.sending import send_pairs
 
 from .mcmt import ApnPart, BadPart, Part, SkippedPart
 
@@ -130,10 +126,9 @@ def inject(*, space, parts: Sequence[Part], via: str) -> list[PartOutcome]:
 
 def _store(*, space, parts: list[ApnPart], via: str) -> dict[int, PartOutcome]:
     outcomes: dict[int, PartOutcome] = {}
-    grace = dt.timedelta(seconds=settings.PUSHPORT_DISPATCH_GRACE_SECONDS)
     with transaction.atomic():
         devices = _devices(space, {part.token for part in parts})
-        messages, deliveries = [], []
+        queued: list[tuple[ApnPart, Message, Device]] = []
         for part in parts:
             device = devices[part.token]
             if not device.active:
@@ -146,7 +141,6 @@ def _store(*, space, parts: list[ApnPart], via: str) -> dict[int, PartOutcome]:
                 continue
             title, body = _alert_text(part.payload)
             message = Message(
-                id=uuid.uuid4(),
                 space=space,
                 to={"deviceId": str(device.pk)},
                 title=title,
@@ -154,25 +148,16 @@ def _store(*, space, parts: list[ApnPart], via: str) -> dict[int, PartOutcome]:
                 apns_data={GIVEN_PAYLOAD_KEY: part.payload.decode("utf-8")},
                 metadata={"source": SOURCE, "via": via, "returnPath": part.return_path},
             )
-            delivery = Delivery(
-                id=uuid.uuid4(),
-                message=message,
-                device=device,
-                platform=Platform.IOS,
-                # The queued chunk sends it; the sweeper only if that never happens.
-                sweep_after=timezone.now() + grace,
-            )
-            messages.append(message)
-            deliveries.append(delivery)
+            queued.append((part, message, device))
+        Message.objects.bulk_create([message for _, message, _ in queued])
+        # Stored and queued as every send is (the sweeper sends them if the queue never does).
+        ids = send_pairs([(message, device) for _, message, device in queued])
+        for (part, message, _), delivery_id in zip(queued, ids, strict=True):
             outcomes[part.index] = PartOutcome(
                 index=part.index,
                 status=QUEUED,
-                delivery_id=str(delivery.pk),
+                delivery_id=delivery_id,
                 message_id=str(message.pk),
                 token=part.token,
             )
-        Message.objects.bulk_create(messages)
-        Delivery.objects.bulk_create(deliveries)
-        ids = [str(delivery.pk) for delivery in deliveries]
-        transaction.on_commit(lambda: tasks.enqueue_or_leave(ids))
     return outcomes
