@@ -11,12 +11,12 @@ Acceptance is decided when the message is stored; a later non-delivery on the ch
 channel does not move it to the next one.
 """
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 from sessions_app.models import Session
 
 from .models import Channel, Device, Message, MessageStatus
+from .recipients import recipients, rows_by_profile
 
 REFUSALS = {
     Channel.APP_MESSAGING: "the profile never opened an App Messaging session",
@@ -26,19 +26,10 @@ REFUSALS = {
 
 def _profiles_with(model, messages: Sequence[Message], **conditions) -> set[tuple]:
     """(space id, profile id) of the messages' recipients having a row of `model`."""
-    wanted: dict = defaultdict(set)
-    for message in messages:
-        wanted[message.space_id].add(message.to.get("profileId"))
     found = set()
-    for space_id, profile_ids in wanted.items():
-        rows = (
-            model.objects.filter(
-                space_id=space_id, profile__profile_id__in=profile_ids, **conditions
-            )
-            .values_list("profile__profile_id", flat=True)
-            .distinct()
-        )
-        found.update((space_id, profile_id) for profile_id in rows)
+    for space_id, profile_ids in recipients(messages).items():
+        rows = rows_by_profile(model, space_id, profile_ids, **conditions)
+        found.update((space_id, profile_id) for profile_id, *_ in rows)
     return found
 
 

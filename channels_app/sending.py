@@ -18,6 +18,7 @@ from uuid6 import uuid7
 from . import delivery, rows, rules, tasks
 from .messaging import one_api
 from .models import Channel, Delivery, Device, Message
+from .recipients import recipients, rows_by_profile
 from .tracking import refresh_statuses
 
 
@@ -28,15 +29,10 @@ def send(*, message: Message) -> None:
 
 def send_all(*, messages: Sequence[Message]) -> None:
     """send() for many saved messages at once: one device query per space, bulk inserts."""
-    profile_ids: dict = defaultdict(set)
-    for message in messages:
-        profile_ids[message.space_id].add(message.to.get("profileId"))
     devices: dict = defaultdict(list)
-    for space_id, wanted in profile_ids.items():
-        found = Device.objects.filter(
-            space_id=space_id, active=True, profile__profile_id__in=wanted
-        ).values_list("id", "platform", "profile__profile_id")
-        for device_id, platform, profile_id in found:
+    for space_id, wanted in recipients(messages).items():
+        found = rows_by_profile(Device, space_id, wanted, "id", "platform", active=True)
+        for profile_id, device_id, platform in found:
             devices[(space_id, profile_id)].append((device_id, platform))
     _store_and_queue(
         (message, device)

@@ -1,0 +1,40 @@
+"""Whom messages go to: their recipients' profiles, looked up by the (space, profile_id) index.
+
+A query that joins devices (or sessions) to profiles and filters on the profile id lets
+SQLite walk every device of the space through its space index, a cost that grows with the
+space however small the batch. Resolving the profile ids first, then the rows by profile,
+costs what the batch holds.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sessions_app.models import Profile
+
+
+def recipients(messages: Iterable) -> dict:
+    """{space id: {profile id, ...}} of the messages' `to.profileId`."""
+    wanted: dict = defaultdict(set)
+    for message in messages:
+        wanted[message.space_id].add(message.to.get("profileId"))
+    return wanted
+
+
+def profile_pks(space_id, profile_ids) -> dict[int, str]:
+    """{profile pk: profile id} of those profile ids that exist in the space."""
+    return dict(
+        Profile.objects.filter(space_id=space_id, profile_id__in=list(profile_ids)).values_list(
+            "pk", "profile_id"
+        )
+    )
+
+
+def rows_by_profile(model, space_id, profile_ids, *fields, **conditions) -> list[tuple]:
+    """(profile id, *fields) of the model's rows (devices, sessions) of these profiles."""
+    pks = profile_pks(space_id, profile_ids)
+    if not pks:
+        return []
+    found = model.objects.filter(profile_id__in=list(pks), **conditions).values_list(
+        "profile_id", *fields
+    )
+    return [(pks[profile_pk], *rest) for profile_pk, *rest in found]
