@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from sessions_app.models import Profile
 
+from .models import Device
+
 
 def recipients(messages: Iterable) -> dict:
     """{space id: {profile id, ...}} of the messages' `to.profileId`."""
@@ -38,3 +40,15 @@ def rows_by_profile(model, space_id, profile_ids, *fields, **conditions) -> list
         "profile_id", *fields
     )
     return [(pks[profile_pk], *rest) for profile_pk, *rest in found]
+
+
+def active_devices(messages: Iterable) -> dict[tuple, list[tuple]]:
+    """{(space id, profile id): [(device id, platform), ...]} of the messages' recipients'
+    active devices; recipients without one are absent."""
+    devices: dict = defaultdict(list)
+    for space_id, wanted in recipients(messages).items():
+        for profile_id, device_id, platform in rows_by_profile(
+            Device, space_id, wanted, "id", "platform", active=True
+        ):
+            devices[(space_id, profile_id)].append((device_id, platform))
+    return devices

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from sessions_app.models import Session
 
-from .models import Channel, Device, Message, MessageStatus
-from .recipients import recipients, rows_by_profile
+from .models import Channel, Message, MessageStatus
+from .recipients import active_devices, recipients, rows_by_profile
 
 REFUSALS = {
     Channel.APP_MESSAGING: "the profile never opened an App Messaging session",
@@ -33,18 +33,20 @@ def _profiles_with(model, messages: Sequence[Message], **conditions) -> set[tupl
     return found
 
 
-def choose_channels(*, messages: Sequence[Message]) -> None:
+def choose_channels(*, messages: Sequence[Message]) -> dict[tuple, list[tuple]]:
     """Set each unsaved message's channel (blank when none accepts) and, when none does,
     its failed status and the reasons. One query per channel and space, and only for the
-    messages that could use that channel.
+    messages that could use that channel. Returns the active devices it found (see
+    recipients.active_devices), so that sending them does not look them up again.
 
     A message without rules (a campaign's, a test push) keeps nativePush: those paths push.
     """
     messages = [m for m in messages if m.rules]
     listed = {channel: [m for m in messages if channel in m.rules] for channel in REFUSALS}
+    devices = active_devices(listed[Channel.NATIVE_PUSH])
     accepting = {
         Channel.APP_MESSAGING: _profiles_with(Session, listed[Channel.APP_MESSAGING]),
-        Channel.NATIVE_PUSH: _profiles_with(Device, listed[Channel.NATIVE_PUSH], active=True),
+        Channel.NATIVE_PUSH: set(devices),
     }
     for message in messages:
         recipient = (message.space_id, message.to.get("profileId"))
@@ -57,3 +59,4 @@ def choose_channels(*, messages: Sequence[Message]) -> None:
                 f"{rule}: {REFUSALS[rule]}" for rule in dict.fromkeys(message.rules)
             )
             message.channel_details = {"failureReason": f"no channel accepted it ({refusals})"}
+    return devices

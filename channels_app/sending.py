@@ -7,7 +7,6 @@ process dies before that, or the broker loses them, the sweeper finds the rows a
 """
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from uuid6 import uuid7
 from . import delivery, rows, rules, tasks
 from .messaging import one_api
 from .models import Channel, Delivery, Device, Message
-from .recipients import recipients, rows_by_profile
+from .recipients import active_devices
 from .tracking import refresh_statuses
 
 
@@ -27,21 +26,21 @@ def send(*, message: Message) -> None:
     send_all(messages=[message])
 
 
-def send_all(*, messages: Sequence[Message]) -> None:
-    """send() for many saved messages at once: one device query per space, bulk inserts."""
-    devices: dict = defaultdict(list)
-    for space_id, wanted in recipients(messages).items():
-        found = rows_by_profile(Device, space_id, wanted, "id", "platform", active=True)
-        for profile_id, device_id, platform in found:
-            devices[(space_id, profile_id)].append((device_id, platform))
+def send_all(*, messages: Sequence[Message], devices: dict | None = None) -> None:
+    """send() for many saved messages at once: one device query per space, bulk inserts.
+
+    `devices` is recipients.active_devices() of these messages when the caller has it.
+    """
+    if devices is None:
+        devices = active_devices(messages)
     _store_and_queue(
         (message, device)
         for message in messages
-        for device in devices[(message.space_id, message.to.get("profileId"))]
+        for device in devices.get((message.space_id, message.to.get("profileId")), ())
     )
     # A message with no device to go to is settled now; the others when their chunks finish.
     refresh_statuses(
-        message_ids=[m.pk for m in messages if not devices[(m.space_id, m.to.get("profileId"))]]
+        message_ids=[m.pk for m in messages if not devices.get((m.space_id, m.to.get("profileId")))]
     )
 
 
@@ -111,9 +110,11 @@ def submit_batch(
             message.idempotency_key = key or None
     try:
         with transaction.atomic():
-            rules.choose_channels(messages=messages)
+            devices = rules.choose_channels(messages=messages)
             rows.insert(messages)
-            send_all(messages=[m for m in messages if m.channel == Channel.NATIVE_PUSH])
+            native = [m for m in messages if m.channel == Channel.NATIVE_PUSH]
+            # Messages without rules were not looked up: send_all finds their devices.
+            send_all(messages=native, devices=devices if all(m.rules for m in native) else None)
             for message in messages:
                 if message.channel == Channel.APP_MESSAGING:
                     one_api.post(message=message)
