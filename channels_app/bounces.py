@@ -15,16 +15,15 @@ import email.utils
 import logging
 import smtplib
 import ssl
-import time
 from collections import Counter
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db.models import F, Q
 from django.utils import timezone
 
 from channels_app import dsn
 from channels_app.models import Bounce, BounceStatus, DeliveryStatus, Message
+from channels_app.outbox import LeasedOutbox
 from channels_app.payloads import GIVEN_PAYLOAD_KEY
 
 logger = logging.getLogger(__name__)
@@ -32,7 +31,6 @@ logger = logging.getLogger(__name__)
 # Set by mcmt_inject on the messages it stores (metadata.source, metadata.returnPath).
 INJECTED_SOURCE = "mcmt"
 _BOUNCED = (DeliveryStatus.FAILED, DeliveryStatus.INVALID_TOKEN)
-_CLAIMABLE = (BounceStatus.PENDING, BounceStatus.RETRYING)
 SMTP_TIMEOUT_SECONDS = 30.0
 RETRY_BASE_SECONDS = 60.0
 RETRY_MAX_SECONDS = 3600.0
@@ -106,12 +104,14 @@ def retry_delay(attempts: int) -> float:
     return min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
 
 
-def _due(now: dt.datetime):
-    return Bounce.objects.filter(
-        Q(status__in=_CLAIMABLE, next_attempt_at__lte=now)
-        | Q(status=BounceStatus.SENDING, lease_expires_at__lte=now),
-        attempts__lt=settings.PUSHPORT_MCMT_BOUNCE_MAX_ATTEMPTS,
-    )
+OUTBOX = LeasedOutbox(
+    model=Bounce,
+    claimable=(BounceStatus.PENDING, BounceStatus.RETRYING),
+    sending=BounceStatus.SENDING,
+    failed=BounceStatus.FAILED,
+    max_attempts=lambda: settings.PUSHPORT_MCMT_BOUNCE_MAX_ATTEMPTS,
+    lease_seconds=lease_seconds,
+)
 
 
 def send_due(*, limit: int = 50, budget_seconds: float = 30.0) -> Counter:
@@ -120,28 +120,19 @@ def send_due(*, limit: int = 50, budget_seconds: float = 30.0) -> Counter:
     Each is leased before it is sent, so two workers never send it at once. Returns the
     outcomes by kind (sent, retrying, failed). Nothing happens without a relay.
     """
-    outcomes: Counter = Counter()
     if not enabled():
-        return outcomes
-    started = time.monotonic()
-    now = timezone.now()
-    candidates = list(_due(now).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-    for bounce_id in candidates:
-        if time.monotonic() - started > budget_seconds:
-            break
-        now = timezone.now()
-        lease = now + dt.timedelta(seconds=lease_seconds())
-        taken = (
-            _due(now)
-            .filter(pk=bounce_id)
-            .update(status=BounceStatus.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1)
-        )
-        if not taken:
-            continue
-        bounce = Bounce.objects.select_related("delivery__message", "delivery__device").get(
-            pk=bounce_id
-        )
-        outcomes[send(bounce, lease=lease)] += 1
+        return Counter()
+    OUTBOX.give_up_expired(
+        timezone.now(), reason="gave up: the last attempt's worker stopped (lease expired)"
+    )
+    outcomes = OUTBOX.drain(
+        limit=limit,
+        budget_seconds=budget_seconds,
+        send=lambda pk, lease: send(
+            Bounce.objects.select_related("delivery__message", "delivery__device").get(pk=pk),
+            lease=lease,
+        ),
+    )
     if outcomes:
         logger.info("bounces %s", " ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
     return outcomes

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 
 import httpx
 from django.conf import settings
-from django.db.models import F, Q
 from django.utils import timezone
 
 from channels_app.models import (
@@ -39,6 +38,7 @@ from channels_app.models import (
     WebhookCallStatus,
     WebhookEvent,
 )
+from channels_app.outbox import LeasedOutbox
 from portal.models import ApiSpace
 from portal.outbound import OutboundHostRefused, check_webhook_url
 
@@ -57,7 +57,6 @@ _EVENT_OF_STATUS = {
     DeliveryStatus.FAILED: WebhookEvent.FAILED,
     DeliveryStatus.INVALID_TOKEN: WebhookEvent.INVALID_TOKEN,
 }
-_CLAIMABLE = (WebhookCallStatus.PENDING, WebhookCallStatus.RETRYING)
 
 
 # Registering.
@@ -243,39 +242,14 @@ def retry_delay(attempts: int) -> float:
     return min(delay, settings.PUSHPORT_WEBHOOK_RETRY_MAX_SECONDS)
 
 
-def _give_up_expired(now: dt.datetime) -> None:
-    # A worker died while its call was out, on the last attempt: nobody may take it again.
-    WebhookCall.objects.filter(
-        status=WebhookCallStatus.SENDING,
-        lease_expires_at__lte=now,
-        attempts__gte=settings.PUSHPORT_WEBHOOK_MAX_ATTEMPTS,
-    ).update(
-        status=WebhookCallStatus.FAILED,
-        lease_expires_at=None,
-        last_error="gave up: the last attempt's worker stopped (lease expired)",
-    )
-
-
-def _due(now: dt.datetime):
-    return WebhookCall.objects.filter(
-        Q(status__in=_CLAIMABLE, next_attempt_at__lte=now)
-        | Q(status=WebhookCallStatus.SENDING, lease_expires_at__lte=now),
-        attempts__lt=settings.PUSHPORT_WEBHOOK_MAX_ATTEMPTS,
-    )
-
-
-def _claim(call_id: uuid.UUID, now: dt.datetime) -> dt.datetime | None:
-    """Lease one due call (conditional update): the lease's end, or None when another worker
-    took it first. The lease's end, to the microsecond, identifies this claim when recording."""
-    until = now + dt.timedelta(seconds=lease_seconds())
-    taken = (
-        _due(now)
-        .filter(pk=call_id)
-        .update(
-            status=WebhookCallStatus.SENDING, lease_expires_at=until, attempts=F("attempts") + 1
-        )
-    )
-    return until if taken else None
+OUTBOX = LeasedOutbox(
+    model=WebhookCall,
+    claimable=(WebhookCallStatus.PENDING, WebhookCallStatus.RETRYING),
+    sending=WebhookCallStatus.SENDING,
+    failed=WebhookCallStatus.FAILED,
+    max_attempts=lambda: settings.PUSHPORT_WEBHOOK_MAX_ATTEMPTS,
+    lease_seconds=lease_seconds,
+)
 
 
 def deliver_due(*, limit: int = 100, budget_seconds: float = 30.0) -> Counter:
@@ -285,19 +259,16 @@ def deliver_due(*, limit: int = 100, budget_seconds: float = 30.0) -> Counter:
     that dies mid-call leaves it to be taken again when its lease expires. Returns the
     outcomes by kind (delivered, retrying, failed).
     """
-    started = time.monotonic()
-    outcomes: Counter = Counter()
-    now = timezone.now()
-    _give_up_expired(now)
-    candidates = list(_due(now).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-    for call_id in candidates:
-        if time.monotonic() - started > budget_seconds:
-            break
-        lease = _claim(call_id, timezone.now())
-        if lease is None:
-            continue
-        call = WebhookCall.objects.select_related("webhook").get(pk=call_id)
-        outcomes[deliver(call, lease=lease)] += 1
+    OUTBOX.give_up_expired(
+        timezone.now(), reason="gave up: the last attempt's worker stopped (lease expired)"
+    )
+    outcomes = OUTBOX.drain(
+        limit=limit,
+        budget_seconds=budget_seconds,
+        send=lambda pk, lease: deliver(
+            WebhookCall.objects.select_related("webhook").get(pk=pk), lease=lease
+        ),
+    )
     if outcomes:
         logger.info("webhook calls %s", " ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
     return outcomes

@@ -212,11 +212,11 @@ def test_two_workers_never_hold_the_same_call(hook):
     call = webhooks.send_test_event(webhook=hook)
     now = timezone.now()
 
-    assert webhooks._claim(call.pk, now) is not None
-    assert webhooks._claim(call.pk, now) is None
+    assert webhooks.OUTBOX.claim(call.pk, now) is not None
+    assert webhooks.OUTBOX.claim(call.pk, now) is None
     # Once the lease has run out, the call is taken again.
     later = now + dt.timedelta(seconds=webhooks.lease_seconds() + 1)
-    assert webhooks._claim(call.pk, later) is not None
+    assert webhooks.OUTBOX.claim(call.pk, later) is not None
 
 
 def test_an_expired_lease_on_the_last_attempt_gives_up(hook, settings):
