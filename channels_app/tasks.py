@@ -23,22 +23,20 @@ def enqueue_chunks(delivery_ids: Sequence[str]) -> None:
         deliver_chunk.apply_async((list(delivery_ids[start : start + size]),))
 
 
-def enqueue_or_leave(delivery_ids: Sequence[str]) -> bool:
-    """enqueue_chunks(), or leave the rows to the sweeper when queuing fails; whether it worked.
+def enqueue_or_leave(delivery_ids: Sequence[str]) -> None:
+    """enqueue_chunks(), or leave the rows to the sweeper when queuing fails.
 
     Called after a commit: the rows are stored, so a broker that is down, or a send in process
     that fails, delays them and never turns a stored send into an error.
     """
     if not delivery_ids:
-        return True
+        return
     try:
         enqueue_chunks(delivery_ids)
     except Exception:
         logger.exception(
             "could not queue %d deliveries; the sweeper will send them", len(delivery_ids)
         )
-        return False
-    return True
 
 
 @shared_task(name="channels_app.tasks.deliver_chunk")

@@ -48,16 +48,21 @@ def _sweep_forever() -> None:
     from channels_app import bounces, tasks, webhooks
 
     interval = settings.PUSHPORT_SWEEP_INTERVAL_SECONDS
+    steps = (
+        tasks.sweep,
+        # A few seconds at most, so a slow receiver delays the next sweep only that much.
+        lambda: webhooks.deliver_due(budget_seconds=interval),
+        lambda: bounces.send_due(budget_seconds=interval),
+        tasks.campaign_tasks.run_campaigns,
+    )
     while True:
         time.sleep(interval)
-        try:
-            tasks.sweep()
-            # A few seconds at most, so a slow receiver delays the next sweep only that much.
-            webhooks.deliver_due(budget_seconds=interval)
-            bounces.send_due(budget_seconds=interval)
-            tasks.campaign_tasks.run_campaigns()
-        except Exception:
-            # A database that is away for a moment must not end sweeping for good.
-            logger.exception("delivery sweep failed; trying again in %.0f s", interval)
-        finally:
-            close_old_connections()
+        for step in steps:
+            try:
+                step()
+            except Exception:
+                # A database away for a moment, or one step's bug, must neither end sweeping
+                # for good nor keep the other steps from running.
+                logger.exception("a scheduled step failed; trying again in %.0f s", interval)
+            finally:
+                close_old_connections()
