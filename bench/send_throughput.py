@@ -324,7 +324,7 @@ def serve(
         # profiles itself, and the profiles are summed.
         profiles = []
         start.wait()
-        started = time.time()
+        started, cpu = time.time(), _cpu_seconds()
         with open(bodies) as lines, ThreadPoolExecutor(clients) as executor:
             next_body = threading.Lock()
 
@@ -348,7 +348,7 @@ def serve(
             accepted = sum(executor.map(caller, range(clients)))
         posted = time.time()
         _wait_until_recorded()
-        finished = time.time()
+        finished, cpu = time.time(), _cpu_seconds() - cpu
         if profiles:
             pstats.Stats(*profiles).dump_stats(profile)
         # Every server stays up until the last one has all its deliveries recorded.
@@ -362,11 +362,18 @@ def serve(
             "posted": posted,
             "finished": finished,
             "accepted": accepted,
+            "cpu_seconds": cpu,
             "memory_mb": memory,
         }
     finally:
         if pool:
             pool.stop()
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process so far, every thread, user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _write_bodies(profile_ids: list[str], directory: str) -> str:
@@ -501,6 +508,7 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
         result = {
             "seconds": max(server["finished"] for server in servers) - started,
             "posted_seconds": max(server["posted"] for server in servers) - started,
+            "server_cpu_seconds": sum(server["cpu_seconds"] for server in servers),
             **_in_child(environment, tally, {}),
             "memory_mb": _memory(servers),
         }
@@ -605,6 +613,8 @@ def report_end_to_end(args, e2e: dict) -> bool:
         f"  recorded: {e2e['statuses']}; messages sent: {e2e['messages_sent']:,}; "
         f"fakes counted: APNs {e2e['counted'][0]:,}, FCM {e2e['counted'][1]:,}"
     )
+    cpu = e2e["server_cpu_seconds"]
+    print(f"  CPU of the servers: {cpu:.2f} s, {cpu / n * 1e6:.0f} us per notification")
     parts = ", ".join(f"{name} {mb:.0f} MB" for name, mb in e2e["memory_mb"].items())
     print(f"  peak memory: {memory:.0f} MB ({parts})")
     print("targets:")

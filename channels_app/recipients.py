@@ -42,13 +42,19 @@ def rows_by_profile(model, space_id, profile_ids, *fields, **conditions) -> list
     return [(pks[profile_pk], *rest) for profile_pk, *rest in found]
 
 
-def active_devices(messages: Iterable) -> dict[tuple, list[tuple]]:
-    """{(space id, profile id): [(device id, platform), ...]} of the messages' recipients'
-    active devices; recipients without one are absent."""
+# What sending reads of a device (delivery.Claimed.stored()).
+SENDING_FIELDS = ("id", "profile_id", "platform", "token", "environment")
+
+
+def active_devices(messages: Iterable) -> dict[tuple, list[Device]]:
+    """{(space id, profile id): [device, ...]} of the messages' recipients' active devices,
+    with SENDING_FIELDS loaded; recipients without one are absent."""
     devices: dict = defaultdict(list)
     for space_id, wanted in recipients(messages).items():
-        for profile_id, device_id, platform in rows_by_profile(
-            Device, space_id, wanted, "id", "platform", active=True
-        ):
-            devices[(space_id, profile_id)].append((device_id, platform))
+        pks = profile_pks(space_id, wanted)
+        if not pks:
+            continue
+        found = Device.objects.filter(profile_id__in=list(pks), active=True)
+        for device in found.only(*SENDING_FIELDS):
+            devices[(space_id, pks[device.profile_id])].append(device)
     return devices

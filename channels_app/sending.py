@@ -7,7 +7,7 @@ process dies before that, or the broker loses them, the sweeper finds the rows a
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -33,7 +33,7 @@ def send_all(*, messages: Sequence[Message], devices: dict | None = None) -> Non
     """
     if devices is None:
         devices = active_devices(messages)
-    _store_and_queue(
+    send_pairs(
         (message, device)
         for message in messages
         for device in devices.get((message.space_id, message.to.get("profileId")), ())
@@ -53,30 +53,33 @@ def send_to_devices(*, message: Message, devices: Sequence[Device]) -> list[str]
     return send_pairs([(message, device) for device in devices])
 
 
-def send_pairs(pairs: Sequence[tuple[Message, Device]]) -> list[str]:
+def send_pairs(pairs: Iterable[tuple[Message, Device]]) -> list[str]:
     """send_to_devices() for many saved messages, each with its own devices, in one insert.
     The deliveries' ids, in the pairs' order."""
-    return _store_and_queue((message, (device.pk, device.platform)) for message, device in pairs)
-
-
-def _store_and_queue(targets) -> list[str]:
-    """Insert a delivery per (message, (device id, platform)); queue them after the commit."""
     # The chunks queued on commit send these; the sweeper takes them only if that never happens.
     queued_until = timezone.now() + dt.timedelta(seconds=settings.PUSHPORT_DISPATCH_GRACE_SECONDS)
-    deliveries = [
-        {
-            "id": uuid7(),
-            "message_id": message.pk,
-            "device_id": device_id,
-            "platform": platform,
-            "sweep_after": queued_until,
-        }
-        for message, (device_id, platform) in targets
+    stored = [
+        delivery.Claimed.stored(
+            id=uuid7(), message=message, device=device, sweep_after=queued_until
+        )
+        for message, device in pairs
     ]
-    rows.insert_values(Delivery, deliveries)
-    ids = [str(d["id"]) for d in deliveries]
+    rows.insert_values(
+        Delivery,
+        [
+            {
+                "id": d.id,
+                "message_id": d.message_id,
+                "device_id": d.device_id,
+                "platform": d.platform,
+                "sweep_after": queued_until,
+            }
+            for d in stored
+        ],
+    )
+    ids = [str(d.id) for d in stored]
     if ids:
-        transaction.on_commit(lambda: tasks.enqueue_or_leave(ids))
+        transaction.on_commit(lambda: tasks.enqueue_or_leave(ids, stored))
     return ids
 
 

@@ -16,14 +16,23 @@ from . import delivery
 logger = logging.getLogger(__name__)
 
 
-def enqueue_chunks(delivery_ids: Sequence[str]) -> None:
-    """Queue the deliveries in chunks of PUSHPORT_DELIVERY_CHUNK_SIZE (run here, no broker)."""
+def enqueue_chunks(delivery_ids: Sequence[str], stored: Sequence | None = None) -> None:
+    """Queue the deliveries in chunks of PUSHPORT_DELIVERY_CHUNK_SIZE (run here, no broker).
+
+    `stored`: the delivery.Claimed.stored() of these ids, in order, when the caller has just
+    stored them; sent here, they are claimed without being read back.
+    """
     size = settings.PUSHPORT_DELIVERY_CHUNK_SIZE
+    here = stored is not None and settings.CELERY_TASK_ALWAYS_EAGER
     for start in range(0, len(delivery_ids), size):
-        deliver_chunk.apply_async((list(delivery_ids[start : start + size]),))
+        ids = list(delivery_ids[start : start + size])
+        if here:
+            delivery.deliver_chunk(delivery_ids=ids, stored=list(stored[start : start + size]))
+        else:
+            deliver_chunk.apply_async((ids,))
 
 
-def enqueue_or_leave(delivery_ids: Sequence[str]) -> None:
+def enqueue_or_leave(delivery_ids: Sequence[str], stored: Sequence | None = None) -> None:
     """enqueue_chunks(), or leave the rows to the sweeper when queuing fails.
 
     Called after a commit: the rows are stored, so a broker that is down, or a send in process
@@ -32,7 +41,7 @@ def enqueue_or_leave(delivery_ids: Sequence[str]) -> None:
     if not delivery_ids:
         return
     try:
-        enqueue_chunks(delivery_ids)
+        enqueue_chunks(delivery_ids, stored)
     except Exception:
         logger.exception(
             "could not queue %d deliveries; the sweeper will send them", len(delivery_ids)

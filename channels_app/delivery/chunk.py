@@ -33,9 +33,12 @@ _POLL_SECONDS = 0.05
 _DONE = object()
 
 
-def deliver_chunk(*, delivery_ids) -> Counter:
-    """Claim a chunk, send it, record the results; returns the outcomes counted."""
-    token, claimed = claim(delivery_ids=delivery_ids, now=timezone.now())
+def deliver_chunk(*, delivery_ids, stored: list[Claimed] | None = None) -> Counter:
+    """Claim a chunk, send it, record the results; returns the outcomes counted.
+
+    `stored`: the chunk's rows as the caller just stored them (see claim()).
+    """
+    token, claimed = claim(delivery_ids=delivery_ids, now=timezone.now(), stored=stored)
     if not claimed:
         return Counter()
     recorder = Recorder(token)

@@ -1,7 +1,9 @@
 """Claiming deliveries: a conditional update leases due rows to one worker, renewals keep them.
 
 Claimed rows are read as plain fields (one `Claimed` per row, named, no Delivery instances)
-with their messages, so a chunk of thousands costs a few queries.
+with their messages, so a chunk of thousands costs a few queries. A process that has just
+stored the rows and sends them itself (no broker) hands their `Claimed` in: when the update
+takes every one of them, nothing is read back.
 """
 
 import datetime as dt
@@ -84,20 +86,43 @@ class Claimed:
     def pk(self) -> uuid.UUID:
         return self.id
 
+    @classmethod
+    def stored(cls, *, id: uuid.UUID, message: Message, device, sweep_after: dt.datetime):
+        """A new delivery of a message to a device, as it is stored (not yet claimed)."""
+        return cls(
+            id=id,
+            message_id=message.pk,
+            device_id=device.pk,
+            platform=device.platform,
+            attempts=0,
+            provider_id="",
+            sent_at=None,
+            next_attempt_at=None,
+            sweep_after=sweep_after,
+            token=device.token,
+            environment=device.environment,
+            active=True,
+            message=message,
+            status=DeliveryStatus.PENDING,
+        )
+
 
 def lease_until(now: dt.datetime) -> dt.datetime:
     """When a lease taken or renewed now runs out."""
     return now + dt.timedelta(seconds=settings.PUSHPORT_DELIVERY_LEASE_SECONDS)
 
 
-def claim(*, delivery_ids, now: dt.datetime) -> tuple[uuid.UUID, list[Claimed]]:
+def claim(
+    *, delivery_ids, now: dt.datetime, stored: list[Claimed] | None = None
+) -> tuple[uuid.UUID, list[Claimed]]:
     """Lease the due, unclaimed deliveries among the ids; two workers never get the same one.
 
-    Taking a row counts an attempt, so a worker that dies mid-send has used one.
+    Taking a row counts an attempt, so a worker that dies mid-send has used one. `stored` are
+    the Claimed.stored() of exactly these ids, when the caller has them in memory.
     """
-    token = uuid.uuid4()
+    token, until = uuid.uuid4(), lease_until(now)
     ids = list(delivery_ids)
-    Delivery.objects.filter(
+    taken = Delivery.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now),
         id__in=ids,
@@ -106,10 +131,19 @@ def claim(*, delivery_ids, now: dt.datetime) -> tuple[uuid.UUID, list[Claimed]]:
     ).update(
         status=DeliveryStatus.SENDING,
         claim_token=token,
-        lease_expires_at=lease_until(now),
+        lease_expires_at=until,
         attempts=F("attempts") + 1,
         updated_at=now,
     )
+    if stored is not None and taken == len(stored):
+        # Every row was still as stored: the claim set on each what it set on the row.
+        for delivery in stored:
+            delivery.status = DeliveryStatus.SENDING
+            delivery.claim_token = token
+            delivery.lease_expires_at = until
+            delivery.attempts += 1
+            delivery.updated_at = now
+        return token, stored
     rows = Delivery.objects.filter(claim_token=token, status=DeliveryStatus.SENDING).values(
         *(f for f in Claimed.__dataclass_fields__ if f not in _SET_LATER), **_READ
     )

@@ -7,8 +7,10 @@ import threading
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django.utils.timezone import now
+from uuid6 import uuid7
 
-from channels_app import delivery, providers, sending, tasks
+from channels_app import delivery, providers, rows, sending, tasks
 from channels_app.delivery.recording import Recorder
 from channels_app.models import (
     DailyCount,
@@ -297,6 +299,48 @@ def test_two_workers_never_claim_the_same_delivery(configured, iphone, space):
 
     assert [d.pk for d in first] == ids
     assert second == []
+
+
+def test_a_send_in_process_claims_what_it_stored_without_reading_it_back(
+    configured, iphone, space, django_assert_num_queries
+):
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    stored = [
+        delivery.Claimed.stored(id=uuid7(), message=message, device=iphone, sweep_after=now())
+    ]
+    rows.insert_values(
+        Delivery,
+        [
+            {
+                "id": d.id,
+                "message_id": message.pk,
+                "device_id": iphone.pk,
+                "platform": d.platform,
+                "sweep_after": d.sweep_after,
+            }
+            for d in stored
+        ],
+    )
+
+    with django_assert_num_queries(1):  # the conditional update, nothing read
+        token, claimed = delivery.claim(delivery_ids=[stored[0].id], now=now(), stored=stored)
+
+    assert claimed == stored
+    assert (claimed[0].attempts, claimed[0].claim_token, claimed[0].message) == (1, token, message)
+    row = Delivery.objects.get()
+    assert (row.status, row.attempts, row.claim_token) == (DeliveryStatus.SENDING, 1, token)
+
+
+def test_a_stored_row_someone_else_claimed_meanwhile_is_not_sent_again(configured, iphone, space):
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)
+    ids = list(message.deliveries.values_list("id", flat=True))
+    stored = [delivery.Claimed.stored(id=ids[0], message=message, device=iphone, sweep_after=now())]
+    delivery.claim(delivery_ids=ids, now=now())  # an Idempotency-Key replay took it first
+
+    _, claimed = delivery.claim(delivery_ids=ids, now=now(), stored=stored)
+
+    assert claimed == []
 
 
 @pytest.mark.django_db(transaction=True)

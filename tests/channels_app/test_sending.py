@@ -3,7 +3,7 @@
 import factory
 import pytest
 
-from channels_app import sending, tasks
+from channels_app import delivery, sending
 from channels_app.models import Delivery, DeliveryStatus, Message, MessageStatus, Platform
 from tests.factories import DeviceFactory, MessageFactory, ProfileFactory
 
@@ -12,15 +12,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def queued(monkeypatch):
-    """The chunks handed to Celery (still run, in process)."""
+    """The chunks sent (in process here, as without a broker; a worker's task sends the same)."""
     chunks = []
-    original = tasks.deliver_chunk.apply_async
+    original = delivery.deliver_chunk
 
-    def spy(args, **options):
-        chunks.append(list(args[0]))
-        return original(args, **options)
+    def spy(*, delivery_ids, **options):
+        chunks.append(list(delivery_ids))
+        return original(delivery_ids=delivery_ids, **options)
 
-    monkeypatch.setattr(tasks.deliver_chunk, "apply_async", spy)
+    monkeypatch.setattr(delivery, "deliver_chunk", spy)
     return chunks
 
 

@@ -73,7 +73,7 @@ def test_a_stored_send_whose_chunks_were_never_queued_is_sent_after_the_grace(
 def test_a_row_is_queued_once_per_grace_not_on_every_sweep(space, iphone, monkeypatch, settings):
     settings.PUSHPORT_DISPATCH_GRACE_SECONDS = 60
     queued = []
-    monkeypatch.setattr(tasks, "enqueue_chunks", queued.append)
+    monkeypatch.setattr(tasks, "enqueue_chunks", lambda ids, stored=None: queued.append(ids))
     _, ids = stored_send(space)
     Delivery.objects.update(sweep_after=timezone.now())
 
@@ -112,13 +112,25 @@ def test_a_retry_is_sent_by_the_sweep_once_due_and_not_by_the_first_attempt(
     assert (sent.status, sent.attempts) == (DeliveryStatus.DELIVERED, 2)
 
 
+@pytest.mark.parametrize("failing", ["broker", "send in process"])
 def test_a_chunk_that_cannot_be_queued_is_left_to_the_sweep_and_the_send_still_commits(
-    configured, iphone, space, monkeypatch, django_capture_on_commit_callbacks, caplog
+    configured,
+    iphone,
+    space,
+    monkeypatch,
+    settings,
+    django_capture_on_commit_callbacks,
+    caplog,
+    failing,
 ):
-    def broker_down(*args, **options):
-        raise ConnectionError("broker unreachable")
+    def down(*args, **options):
+        raise ConnectionError("unreachable")
 
-    monkeypatch.setattr(tasks.deliver_chunk, "apply_async", broker_down)
+    if failing == "broker":
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        monkeypatch.setattr(tasks.deliver_chunk, "apply_async", down)
+    else:
+        monkeypatch.setattr(delivery, "deliver_chunk", down)
     message = MessageFactory(space=space, to={"profileId": "alice"})
 
     with django_capture_on_commit_callbacks(execute=True):
