@@ -5,8 +5,8 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
-from uuid6 import uuid7
 
+from channels_app.ids import uuid7
 from portal.fields import EncryptedTextField
 from portal.models import ApiSpace
 from sessions_app.models import Profile, Session

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from uuid6 import uuid7
 
 from . import delivery, rows, rules, tasks
+from .ids import uuid7
 from .messaging import one_api
 from .models import Channel, Delivery, Device, Message
 from .recipients import active_devices

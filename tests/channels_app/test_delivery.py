@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 from django.utils.timezone import now
-from uuid6 import uuid7
 
 from channels_app import delivery, providers, rows, sending, tasks
 from channels_app.delivery.recording import Recorder
+from channels_app.ids import uuid7
 from channels_app.models import (
     DailyCount,
     Delivery,
