@@ -71,14 +71,14 @@ def measure(n: int, rounds: int) -> dict:
     anchor = Message.objects.create(space=space, to={"profileId": "bench"})
     return {
         "messages": {
-            "rows": timed(rows.insert, messages),
+            "rows": timed(lambda m: rows.inserting(m).run(), messages),
             "bulk_create": timed(Message.objects.bulk_create, messages),
         },
         "deliveries": {
-            # rows.insert_values takes plain dicts; bulk_create needs model instances, and
+            # rows.inserting_values takes plain dicts; bulk_create needs model instances, and
             # building them is part of its cost.
             "rows": timed(
-                lambda r: rows.insert_values(Delivery, r), lambda: delivery_rows(anchor.pk)
+                lambda r: rows.inserting_values(Delivery, r).run(), lambda: delivery_rows(anchor.pk)
             ),
             "bulk_create": timed(
                 lambda r: Delivery.objects.bulk_create([Delivery(**row) for row in r]),

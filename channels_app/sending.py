@@ -8,6 +8,7 @@ process dies before that, or the broker loses them, the sweeper finds the rows a
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -31,31 +32,57 @@ def send_all(*, messages: Sequence[Message], devices: dict | None = None) -> Non
 
     `devices` is recipients.active_devices() of these messages when the caller has it.
     """
-    if devices is None:
-        devices = active_devices(messages)
-    send_pairs(
-        (message, device)
-        for message in messages
-        for device in devices.get((message.space_id, message.to.get("profileId")), ())
-    )
-    # A message with no device to go to is settled now; the others when their chunks finish.
-    refresh_statuses(
-        message_ids=[m.pk for m in messages if not devices.get((m.space_id, m.to.get("profileId")))]
-    )
+    to_recipients(messages, devices).store()
 
 
 def send_to_devices(*, message: Message, devices: Sequence[Device]) -> list[str]:
     """Create the deliveries of a saved message to exactly these devices (a test push, a
     migration surface that names its devices); queued once the transaction commits. Their
     ids, in the devices' order."""
-    if not devices:
-        refresh_statuses(message_ids=[message.pk])
-    return send_pairs([(message, device) for device in devices])
+    pairs = [(message, device) for device in devices]
+    return to_devices(pairs, settled=[] if devices else [message.pk]).store()
 
 
 def send_pairs(pairs: Iterable[tuple[Message, Device]]) -> list[str]:
     """send_to_devices() for many saved messages, each with its own devices, in one insert.
     The deliveries' ids, in the pairs' order."""
+    return to_devices(pairs).store()
+
+
+@dataclass(frozen=True)
+class Deliveries:
+    """New deliveries, prepared before their transaction (see rows.Statement); store() writes
+    and queues them."""
+
+    stored: list[delivery.Claimed]
+    insert: rows.Statement
+    # Messages with nothing to deliver: settled as they are stored.
+    settled: list
+
+    def store(self) -> list[str]:
+        """Insert them in the caller's transaction, queue them once it commits; their ids."""
+        self.insert.run()
+        refresh_statuses(message_ids=self.settled)
+        ids = [str(d.id) for d in self.stored]
+        if ids:
+            stored = self.stored
+            transaction.on_commit(lambda: tasks.enqueue_or_leave(ids, stored))
+        return ids
+
+
+def to_recipients(messages: Sequence[Message], devices: dict | None = None) -> Deliveries:
+    """The deliveries of saved messages to their recipients' active devices (see send_all)."""
+    if devices is None:
+        devices = active_devices(messages)
+    found = [(m, devices.get((m.space_id, m.to.get("profileId")), ())) for m in messages]
+    return to_devices(
+        [(message, device) for message, targets in found for device in targets],
+        settled=[message.pk for message, targets in found if not targets],
+    )
+
+
+def to_devices(pairs: Iterable[tuple[Message, Device]], settled: Sequence = ()) -> Deliveries:
+    """A delivery per (saved message, device), in order."""
     # The chunks queued on commit send these; the sweeper takes them only if that never happens.
     queued_until = timezone.now() + dt.timedelta(seconds=settings.PUSHPORT_DISPATCH_GRACE_SECONDS)
     stored = [
@@ -64,7 +91,7 @@ def send_pairs(pairs: Iterable[tuple[Message, Device]]) -> list[str]:
         )
         for message, device in pairs
     ]
-    rows.insert_values(
+    insert = rows.inserting_values(
         Delivery,
         [
             {
@@ -77,10 +104,7 @@ def send_pairs(pairs: Iterable[tuple[Message, Device]]) -> list[str]:
             for d in stored
         ],
     )
-    ids = [str(d.id) for d in stored]
-    if ids:
-        transaction.on_commit(lambda: tasks.enqueue_or_leave(ids, stored))
-    return ids
+    return Deliveries(stored, insert, list(settled))
 
 
 def submit(*, message: Message, idempotency_key: str = "") -> tuple[Message, bool]:
@@ -111,13 +135,16 @@ def submit_batch(
             return first, False
         for message, key in zip(messages, idempotency_keys, strict=True):
             message.idempotency_key = key or None
+    # Everything read and prepared before the transaction: inside, only the writes run.
+    devices = rules.choose_channels(messages=messages)
+    native = [m for m in messages if m.channel == Channel.NATIVE_PUSH]
+    # Messages without rules were not looked up: to_recipients() finds their devices.
+    deliveries = to_recipients(native, devices if all(m.rules for m in native) else None)
+    insert = rows.inserting(messages)
     try:
         with transaction.atomic():
-            devices = rules.choose_channels(messages=messages)
-            rows.insert(messages)
-            native = [m for m in messages if m.channel == Channel.NATIVE_PUSH]
-            # Messages without rules were not looked up: send_all finds their devices.
-            send_all(messages=native, devices=devices if all(m.rules for m in native) else None)
+            insert.run()
+            deliveries.store()
             for message in messages:
                 if message.channel == Channel.APP_MESSAGING:
                     one_api.post(message=message)

@@ -126,12 +126,16 @@ class Recorder:
             return
         waiting, invalid = self._waiting, self._invalid
         self._waiting, self._invalid = [], []
+        # A lease reclaimed meanwhile belongs to someone else now: the token check skips it.
+        results = rows.updating(
+            waiting, WRITTEN_FIELDS, where={"claim_token": self.token}, model=Delivery
+        )
+        daily = rows.adding_counts(DailyCount, _daily(waiting), key=DAILY_KEY)
         with transaction.atomic():
-            # A lease reclaimed meanwhile belongs to someone else now: the token check skips it.
-            rows.update(waiting, WRITTEN_FIELDS, where={"claim_token": self.token}, model=Delivery)
+            results.run()
             # The provider's word on a token holds even if this lease was reclaimed meanwhile.
             _deactivate(invalid)
-            rows.add_counts(DailyCount, _daily(waiting), key=DAILY_KEY)
+            daily.run()
         refresh_statuses(message_ids={delivery.message_id for delivery in waiting})
         webhooks.emit_for_deliveries(waiting)
         # A row per bounce owed; the workers talk to the mail relay, never this send.

@@ -308,7 +308,7 @@ def test_a_send_in_process_claims_what_it_stored_without_reading_it_back(
     stored = [
         delivery.Claimed.stored(id=uuid7(), message=message, device=iphone, sweep_after=now())
     ]
-    rows.insert_values(
+    rows.inserting_values(
         Delivery,
         [
             {
@@ -320,7 +320,7 @@ def test_a_send_in_process_claims_what_it_stored_without_reading_it_back(
             }
             for d in stored
         ],
-    )
+    ).run()
 
     with django_assert_num_queries(1):  # the conditional update, nothing read
         token, claimed = delivery.claim(delivery_ids=[stored[0].id], now=now(), stored=stored)

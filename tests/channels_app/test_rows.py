@@ -16,13 +16,13 @@ def test_insert_values_fills_what_a_row_leaves_out_with_the_fields_defaults(spac
     devices = DeviceFactory.create_batch(2, space=space, profile=profile)
     ids = [uuid.uuid4(), uuid.uuid4()]
 
-    rows.insert_values(
+    rows.inserting_values(
         Delivery,
         [
             {"id": pk, "message_id": message.pk, "device_id": device.pk, "platform": "ios"}
             for pk, device in zip(ids, devices, strict=True)
         ],
-    )
+    ).run()
 
     stored = list(Delivery.objects.filter(message=message))
     assert {(d.pk, d.device_id) for d in stored} == {
@@ -35,7 +35,9 @@ def test_insert_values_fills_what_a_row_leaves_out_with_the_fields_defaults(spac
 
 
 def test_insert_values_calls_a_callable_default_for_every_row(space):
-    rows.insert_values(Message, [{"space_id": space.pk, "title": t} for t in ("a", "b", "c")])
+    rows.inserting_values(
+        Message, [{"space_id": space.pk, "title": t} for t in ("a", "b", "c")]
+    ).run()
 
     assert Message.objects.filter(space=space).values("id").distinct().count() == 3
 
@@ -43,7 +45,7 @@ def test_insert_values_calls_a_callable_default_for_every_row(space):
 def test_insert_stores_model_instances_and_stamps_their_timestamps(space):
     messages = [Message(space=space, title="t", metadata={"k": [1, 2]}), Message(space=space)]
 
-    rows.insert(messages)
+    rows.inserting(messages).run()
 
     stored = {m.pk: m for m in Message.objects.filter(space=space)}
     assert stored[messages[0].pk].metadata == {"k": [1, 2]}
@@ -67,7 +69,23 @@ def test_update_writes_only_the_rows_whose_where_fields_still_match(space, profi
     for delivery in (held, lost):
         delivery.status = DeliveryStatus.DELIVERED
 
-    rows.update([held, lost], ["status"], where={"claim_token": token})
+    rows.updating([held, lost], ["status"], where={"claim_token": token}).run()
 
     assert Delivery.objects.get(pk=held.pk).status == DeliveryStatus.DELIVERED
     assert Delivery.objects.get(pk=lost.pk).status == DeliveryStatus.PENDING
+
+
+def test_more_rows_than_one_statement_takes_go_in_several(space, profile, monkeypatch):
+    monkeypatch.setattr(rows, "_max_params", lambda connection: 40)  # two or three rows each
+    message = MessageFactory(space=space)
+    held = [
+        Delivery(id=uuid.uuid4(), message=message, device=device, platform="ios")
+        for device in DeviceFactory.create_batch(25, space=space, profile=profile)
+    ]
+    rows.inserting(held).run()
+    for delivery in held:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.DELIVERED, None
+
+    rows.updating(held, ["status", "next_attempt_at"], where={"message_id": message.pk}).run()
+
+    assert Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 25
