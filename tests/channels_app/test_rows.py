@@ -89,3 +89,12 @@ def test_more_rows_than_one_statement_takes_go_in_several(space, profile, monkey
     rows.updating(held, ["status", "next_attempt_at"], where={"message_id": message.pk}).run()
 
     assert Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 25
+
+
+@pytest.mark.parametrize("n", [1, 7, 63, 64, 500, 1000, 4097])
+def test_statements_take_a_few_fixed_sizes_whatever_the_count(n):
+    sizes = list(rows._sizes(n, 64))
+
+    assert sum(sizes) == n
+    assert set(sizes) <= {64, 32, 16, 8, 4, 2, 1}
+    assert len(sizes) <= n // 64 + 6
