@@ -1,5 +1,6 @@
 """Request body parsing for the APIs."""
 
+import io
 import re
 
 from rest_framework import exceptions, parsers
@@ -12,53 +13,58 @@ MAX_JSON_DEPTH = 64
 # JSON can escape half of a UTF-16 surrogate pair ("\ud800"); Python keeps it as a lone
 # surrogate, which no UTF-8 encoder (PostgreSQL's driver, a provider's payload) accepts.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Only an escape makes one (UTF-8 cannot encode a surrogate): a body without a surrogate
+# escape needs no look at its strings.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def too_deep(value, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether a parsed JSON value nests lists and objects more than `limit` levels deep."""
-    return _problem(value, limit) == "too_deep"
+    """Whether a parsed JSON value nests lists and objects more than `limit` levels deep.
 
-
-def _problem(value, limit: int = MAX_JSON_DEPTH) -> str:
-    """ "too_deep", "lone_surrogate" or "" for a parsed JSON value.
-
-    Iterative, so it never recurses itself; a string costs a look at it only when it is not
-    plain ASCII.
+    Iterative, so it never recurses itself; it visits the lists and objects only.
     """
-    stack = [(value, 1)]
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
         item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _has_lone_surrogate(value) -> bool:
+    """Whether any string of a parsed JSON value, key or value, holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
         if isinstance(item, str):
             if not item.isascii() and _LONE_SURROGATE.search(item):
-                return "lone_surrogate"
-            continue
-        if not isinstance(item, dict | list):
-            continue
-        if depth > limit:
-            return "too_deep"
-        if isinstance(item, dict):
-            stack.extend((key, depth) for key in item)
-            stack.extend((child, depth + 1) for child in item.values())
-        else:
-            stack.extend((child, depth + 1) for child in item)
-    return ""
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, with absurdly nested documents and lone surrogates a 400, not a 500."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read()
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = super().parse(io.BytesIO(raw), media_type, parser_context)
         except RecursionError:
-            data, problem = None, "too_deep"
+            data, deep = None, True
         else:
-            problem = _problem(data)
-        if problem == "too_deep":
+            deep = too_deep(data)
+        if deep:
             raise exceptions.ParseError(
                 f"JSON parse error - nested too deeply (at most {MAX_JSON_DEPTH} levels)."
             )
-        if problem:
+        if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(data):
             raise exceptions.ParseError(
                 "JSON parse error - a string holds a lone UTF-16 surrogate (an escape such as "
                 "\\ud800 without its pair); send the character itself or its full pair."
