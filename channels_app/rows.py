@@ -1,13 +1,14 @@
-"""Writing many rows at once: multi-row INSERT and UPDATE ... FROM (VALUES ...) statements
-of up to MOST_ROWS rows each.
+"""Writing many rows at once: INSERT ... VALUES and UPDATE ... FROM (VALUES ...) statements,
+on SQLite of up to MOST_ROWS rows each.
 
 Django's bulk_create and bulk_update compile a statement holding a placeholder (or a CASE
 branch) per value through the ORM; for sends of thousands of rows that compilation costs
-more than the database. Here the SQL is joined from strings once per statement. Not
-executemany either: Python's sqlite3 gives up the GIL around every row it steps, and with
-the provider loop and other requests busy in the same process each row then waited for the
-GIL to come back (1,000 rows: 1.5 ms alone, 140-600 ms beside one busy thread, measured)
-while the transaction held SQLite's only write lock.
+more than the database. Here the SQL is joined from strings once per statement. On SQLite
+not executemany either: Python's sqlite3 gives up the GIL around every row it steps, and
+with the provider loop and other requests busy in the same process each row then waited for
+the GIL to come back (1,000 rows: 1.5 ms alone, 140-600 ms beside one busy thread, measured)
+while the transaction held SQLite's only write lock. PostgreSQL takes executemany, which
+psycopg pipelines.
 
 Only quoted names from the model go into the SQL; every value is a parameter prepared by
 its field, exactly as save() would prepare it.
@@ -73,15 +74,22 @@ class Statement:
     extra: tuple = ()
 
     def run(self) -> None:
-        """Run it in statements of at most MOST_ROWS rows (see _sizes)."""
+        """Run it: on SQLite as statements of at most MOST_ROWS rows (see _sizes), elsewhere
+        as one single-row statement sent for every row."""
         if not self.rows:
             return
         connection = connections[DEFAULT_DB_ALIAS]
         width = len(self.rows[0])
-        most = min(MOST_ROWS, max(1, (_max_params(connection) - len(self.extra)) // width))
         row = "(" + ", ".join(["%s"] * width) + ")"
-        start = 0
         with connection.cursor() as cursor:
+            if connection.vendor != "sqlite":
+                # psycopg pipelines executemany; a long statement's text it would parse anew
+                # every time (it keeps only short ones), which cost more than the round trips.
+                extra = list(self.extra)
+                cursor.executemany(self.head + row + self.foot, [[*r, *extra] for r in self.rows])
+                return
+            most = min(MOST_ROWS, max(1, (_max_params(connection) - len(self.extra)) // width))
+            start = 0
             for size in _sizes(len(self.rows), most):
                 part = self.rows[start : start + size]
                 start += size
@@ -113,13 +121,10 @@ _NOTHING = Statement("", "", [])
 
 
 def _max_params(connection) -> int:
-    """How many parameters one statement may hold."""
-    if connection.vendor == "sqlite":
-        # Django assumes SQLite's old default of 999; the library in use says its own.
-        connection.ensure_connection()
-        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    # PostgreSQL's wire protocol counts parameters in 16 bits.
-    return connection.features.max_query_params or 65535
+    """How many parameters one SQLite statement may hold."""
+    # Django assumes SQLite's old default of 999; the library in use says its own.
+    connection.ensure_connection()
+    return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 def inserting(objs: Sequence[Model]) -> Statement:
