@@ -20,29 +20,42 @@ from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Field, Model
 from django.utils import timezone
 
 _MISSING = object()
 
 
+# Fields that store a str exactly as given (their subclasses, an encrypted field say, may not).
+_TEXT_AS_IS = (models.CharField, models.TextField)
+
+
 def _preparer(field: Field, connection) -> Callable:
     """field.get_db_prep_save for one statement, remembering the result per value.
 
-    Rows of one send repeat most values (a status, a timestamp, None, an empty JSON
-    object), and preparing a datetime or a JSON value costs more than a look-up.
+    Rows of one send repeat most values (a status, a timestamp, None, the same small JSON
+    object), and preparing a datetime or a JSON value costs more than a look-up. A str for a
+    plain text field is its own prepared value.
     """
     prepare = field.get_db_prep_save
+    text_as_is = type(field) in _TEXT_AS_IS
     known: dict = {}
 
     def prepared(value):
-        if isinstance(value, (dict, list)):
-            if value:  # unhashable; only the empty ones repeat often enough to remember
+        kind = value.__class__
+        if kind is str and text_as_is:
+            return value
+        if kind is dict or kind is list:
+            try:
+                # A flat object or list (["nativePush"], {"sentBy": ...}) is remembered by
+                # its items; a nested one is prepared every time.
+                key = (kind, tuple(value.items() if kind is dict else value))
+                hash(key)
+            except TypeError:
                 return prepare(value, connection)
-            key = value.__class__
         else:
-            key = (value.__class__, value)
+            key = (kind, value)
         result = known.get(key, _MISSING)
         if result is _MISSING:
             known[key] = result = prepare(value, connection)

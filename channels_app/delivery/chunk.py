@@ -151,6 +151,8 @@ def _run_providers(groups, items, credentials, recorder: Recorder) -> list[Claim
             answer = answers.get(timeout=_POLL_SECONDS)
         except queue.Empty:
             answer = None
+        # One time for the results heard together: their rows then share prepared values.
+        now = timezone.now()
         while answer is not None:
             if answer is _DONE:
                 finished = True
@@ -161,7 +163,7 @@ def _run_providers(groups, items, credentials, recorder: Recorder) -> list[Claim
                 if result.outcome == Outcome.UNSENT:
                     unsent.append(delivery)
                 else:
-                    recorder.add(delivery, result)
+                    recorder.add(delivery, result, now)
             try:
                 answer = answers.get_nowait()
             except queue.Empty:

@@ -98,9 +98,9 @@ class Recorder:
         self._first_at = 0.0
         self._renewed_at = time.monotonic()
 
-    def add(self, delivery: Claimed, result: Result) -> None:
-        """Take one result; written with its group (see flush)."""
-        outcome = apply(delivery, result, now=timezone.now())
+    def add(self, delivery: Claimed, result: Result, now: dt.datetime | None = None) -> None:
+        """Take one result, heard `now` (default: now); written with its group (see flush)."""
+        outcome = apply(delivery, result, now=now or timezone.now())
         self.outcomes[outcome] += 1
         self.by_platform[delivery.platform][outcome] += 1
         if not self._waiting:

@@ -98,3 +98,19 @@ def test_statements_take_a_few_fixed_sizes_whatever_the_count(n):
     assert sum(sizes) == n
     assert set(sizes) <= {64, 32, 16, 8, 4, 2, 1}
     assert len(sizes) <= n // 64 + 6
+
+
+def test_a_value_is_prepared_as_its_field_prepares_it_even_when_remembered():
+    from django.db import connection
+
+    from channels_app.models import FcmCredential
+
+    secret = rows._preparer(FcmCredential._meta.get_field("service_account_json"), connection)
+    title = rows._preparer(Message._meta.get_field("title"), connection)
+    rules = rows._preparer(Message._meta.get_field("rules"), connection)
+
+    assert secret("{}") != "{}"  # a text field that encrypts is never taken as is
+    assert title("Hello") == "Hello"
+    flat = rules(["nativePush"])
+    assert rules(["nativePush"]) is flat  # remembered by its items
+    assert rules([{"nested": [1]}]) is not rules([{"nested": [1]}])  # prepared every time
