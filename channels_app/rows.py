@@ -93,22 +93,36 @@ class Statement:
             return
         connection = connections[DEFAULT_DB_ALIAS]
         width = len(self.rows[0])
+        if connection.vendor == "sqlite":
+            self._run_on_sqlite(connection, width)
+            return
         row = "(" + ", ".join(["%s"] * width) + ")"
+        # psycopg pipelines executemany; a long statement's text it would parse anew every
+        # time (it keeps only short ones), which cost more than the round trips.
+        extra = list(self.extra)
         with connection.cursor() as cursor:
-            if connection.vendor != "sqlite":
-                # psycopg pipelines executemany; a long statement's text it would parse anew
-                # every time (it keeps only short ones), which cost more than the round trips.
-                extra = list(self.extra)
-                cursor.executemany(self.head + row + self.foot, [[*r, *extra] for r in self.rows])
-                return
-            most = min(MOST_ROWS, max(1, (_max_params(connection) - len(self.extra)) // width))
-            start = 0
-            for size in _sizes(len(self.rows), most):
-                part = self.rows[start : start + size]
-                start += size
-                params = [value for r in part for value in r]
-                values = ", ".join([row] * size)
-                cursor.execute(self.head + values + self.foot, [*params, *self.extra])
+            cursor.executemany(self.head + row + self.foot, [[*r, *extra] for r in self.rows])
+
+    def _run_on_sqlite(self, connection, width: int) -> None:
+        # sqlite3's own cursor, with its own "?" placeholders: Django's cursor would rewrite
+        # every "%s" of each statement's text by regular expression (280 us for 64 rows).
+        # Errors still reach callers as Django's (an IntegrityError is how a taken
+        # Idempotency-Key shows).
+        head, foot = (part.replace("%s", "?") for part in (self.head, self.foot))
+        most = min(MOST_ROWS, max(1, (_max_params(connection) - len(self.extra)) // width))
+        row = "(" + ", ".join(["?"] * width) + ")"
+        start = 0
+        with connection.wrap_database_errors:
+            cursor = connection.connection.cursor()
+            try:
+                for size in _sizes(len(self.rows), most):
+                    part = self.rows[start : start + size]
+                    start += size
+                    params = [value for r in part for value in r]
+                    values = ", ".join([row] * size)
+                    cursor.execute(head + values + foot, [*params, *self.extra])
+            finally:
+                cursor.close()
 
 
 # Rows per statement. SQLite compiles a statement of hundreds of rows to a program of
