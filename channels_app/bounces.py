@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.utils import timezone
 
-from channels_app import dsn
+from channels_app import backoff, dsn
 from channels_app.models import Bounce, BounceStatus, DeliveryStatus, Message
 from channels_app.outbox import LeasedOutbox
 from channels_app.payloads import GIVEN_PAYLOAD_KEY
@@ -100,8 +100,8 @@ def lease_seconds() -> float:
 
 
 def retry_delay(attempts: int) -> float:
-    """Backoff after the nth failed attempt (1 min, 2, 4... at most an hour)."""
-    return min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
+    """The wait before a bounce's next attempt (about 1 min, 2, 4... at most an hour)."""
+    return backoff.delay(attempts, base=RETRY_BASE_SECONDS, most=RETRY_MAX_SECONDS)
 
 
 OUTBOX = LeasedOutbox(

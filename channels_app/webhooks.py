@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import secrets
 import ssl
 import time
@@ -29,6 +28,7 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from channels_app import backoff
 from channels_app.models import (
     Campaign,
     DeliveryStatus,
@@ -236,10 +236,12 @@ def lease_seconds() -> float:
 
 
 def retry_delay(attempts: int) -> float:
-    """Backoff with jitter after the nth failed attempt."""
-    backoff = settings.PUSHPORT_WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    delay = backoff / 2 + random.uniform(0, backoff / 2)  # noqa: S311 (jitter, not a secret)
-    return min(delay, settings.PUSHPORT_WEBHOOK_RETRY_MAX_SECONDS)
+    """The wait before a call's next attempt."""
+    return backoff.delay(
+        attempts,
+        base=settings.PUSHPORT_WEBHOOK_RETRY_BASE_SECONDS,
+        most=settings.PUSHPORT_WEBHOOK_RETRY_MAX_SECONDS,
+    )
 
 
 OUTBOX = LeasedOutbox(

@@ -8,7 +8,6 @@ of its last moments and the requests still in flight, and only those are sent ag
 
 import datetime as dt
 import logging
-import random
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -17,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app import bounces, rows, webhooks
+from channels_app import backoff, bounces, rows, webhooks
 from channels_app.models import DailyCount, Delivery, DeliveryStatus, Device
 from channels_app.providers.base import Outcome, Result
 from channels_app.tracking import refresh_statuses
@@ -35,11 +34,13 @@ RECORD_WITHIN_SECONDS = 0.2
 
 
 def retry_delay(*, attempts: int, retry_after: float | None) -> float:
-    """Backoff with jitter after the nth attempt; at least the provider's Retry-After."""
-    backoff = settings.PUSHPORT_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    # Equal jitter: spread a burst of failures without ever retrying immediately.
-    delay = backoff / 2 + random.uniform(0, backoff / 2)  # noqa: S311
-    return min(max(delay, retry_after or 0.0), settings.PUSHPORT_RETRY_MAX_SECONDS)
+    """The wait before a delivery's next attempt; at least the provider's Retry-After."""
+    return backoff.delay(
+        attempts,
+        base=settings.PUSHPORT_RETRY_BASE_SECONDS,
+        most=settings.PUSHPORT_RETRY_MAX_SECONDS,
+        at_least=retry_after or 0.0,
+    )
 
 
 def apply(delivery: Claimed, result: Result, *, now: dt.datetime) -> str:
