@@ -78,9 +78,15 @@ def check_fcm_token_uri(uri: str) -> str:
     return uri
 
 
-def split_host_port(value: str) -> tuple[str, int] | None:
-    """("host", port) of `host:port` or `[v6]:port`, host lower-cased; None when malformed."""
-    host, colon, port = value.strip().rpartition(":")
+def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int] | None:
+    """("host", port) of `host:port` or `[v6]:port`, host lower-cased; None when malformed.
+
+    With a `default_port`, a plain host (no colon) takes it.
+    """
+    value = value.strip()
+    if default_port is not None and value and ":" not in value:
+        return value.lower(), default_port
+    host, colon, port = value.rpartition(":")
     if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
         return None
     if host.startswith("[") and host.endswith("]"):

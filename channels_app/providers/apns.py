@@ -28,7 +28,7 @@ from channels_app.providers.base import (
     transport_result,
 )
 from channels_app.providers.h2_internals import Unindexed
-from portal.outbound import apns_endpoint_allowed
+from portal.outbound import apns_endpoint_allowed, split_host_port
 
 logger = logging.getLogger(__name__)
 
@@ -112,13 +112,6 @@ class ProviderToken:
             algorithm="ES256",
             headers={"kid": self._key_id},
         ).encode()
-
-
-def _split_host(host_port: str) -> tuple[str, int]:
-    host, sep, port = host_port.strip().rpartition(":")
-    if not sep or not port.isdigit():
-        return host_port.strip(), 443
-    return host.strip("[]"), int(port)
 
 
 def _fingerprint(credential) -> str:
@@ -359,7 +352,8 @@ class ApnsProvider(Provider):
                 return known[1]
             # The credential changed: its old connections carry a stale identity.
             known[1].close()
-        host, port = _split_host(host_port)
+        # The hosts in use were checked: Apple's settings, or an allowed override.
+        host, port = split_host_port(host_port, default_port=443)
         if credential.kind == ApnsKind.CERTIFICATE:
             context = _certificate_context(credential)
         else:

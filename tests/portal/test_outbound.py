@@ -9,6 +9,7 @@ from portal.outbound import (
     check_apns_endpoint,
     check_fcm_token_uri,
     fcm_token_uri_allowed,
+    split_host_port,
 )
 
 
@@ -97,3 +98,18 @@ class TestApnsEndpoint:
     def test_the_refusal_names_the_setting(self, operator):
         with pytest.raises(OutboundHostRefused, match="PUSHPORT_APNS_ENDPOINT_ALLOWLIST"):
             check_apns_endpoint("127.0.0.1:22")
+
+
+@pytest.mark.parametrize(
+    ("value", "default_port", "expected"),
+    [
+        ("API.push.apple.com:443", None, ("api.push.apple.com", 443)),
+        ("[::1]:2197", None, ("::1", 2197)),
+        ("api.push.apple.com", None, None),
+        ("api.push.apple.com", 443, ("api.push.apple.com", 443)),
+        ("::1:443", None, None),
+        ("host:99999", 443, None),
+    ],
+)
+def test_a_host_and_port_are_read_strictly(value, default_port, expected):
+    assert split_host_port(value, default_port=default_port) == expected
