@@ -73,12 +73,13 @@ class _Same:
         self.value = value
 
 
-@dataclass(frozen=True)
+@dataclass
 class Statement:
     """A write prepared in full before its transaction: inside, only the database works.
 
     Preparing thousands of values holds the GIL for milliseconds; done inside a transaction,
-    that time (and every wait for the GIL) would hold SQLite's only write lock too.
+    that time (and every wait for the GIL) would hold SQLite's only write lock too. It runs
+    once: running lets go of its rows, which a send would otherwise hold while it sends.
     """
 
     head: str
@@ -89,21 +90,22 @@ class Statement:
     def run(self) -> None:
         """Run it: on SQLite as statements of at most MOST_ROWS rows (see _sizes), elsewhere
         as one single-row statement sent for every row."""
-        if not self.rows:
+        rows, self.rows = self.rows, []
+        if not rows:
             return
         connection = connections[DEFAULT_DB_ALIAS]
-        width = len(self.rows[0])
+        width = len(rows[0])
         if connection.vendor == "sqlite":
-            self._run_on_sqlite(connection, width)
+            self._run_on_sqlite(connection, rows, width)
             return
         row = "(" + ", ".join(["%s"] * width) + ")"
         # psycopg pipelines executemany; a long statement's text it would parse anew every
         # time (it keeps only short ones), which cost more than the round trips.
         extra = list(self.extra)
         with connection.cursor() as cursor:
-            cursor.executemany(self.head + row + self.foot, [[*r, *extra] for r in self.rows])
+            cursor.executemany(self.head + row + self.foot, [[*r, *extra] for r in rows])
 
-    def _run_on_sqlite(self, connection, width: int) -> None:
+    def _run_on_sqlite(self, connection, rows: list[list], width: int) -> None:
         # sqlite3's own cursor, with its own "?" placeholders: Django's cursor would rewrite
         # every "%s" of each statement's text by regular expression (280 us for 64 rows).
         # Errors still reach callers as Django's (an IntegrityError is how a taken
@@ -115,8 +117,8 @@ class Statement:
         with connection.wrap_database_errors:
             cursor = connection.connection.cursor()
             try:
-                for size in _sizes(len(self.rows), most):
-                    part = self.rows[start : start + size]
+                for size in _sizes(len(rows), most):
+                    part = rows[start : start + size]
                     start += size
                     params = [value for r in part for value in r]
                     values = ", ".join([row] * size)
@@ -144,9 +146,6 @@ def _sizes(n: int, most: int):
         size >>= 1
 
 
-_NOTHING = Statement("", "", [])
-
-
 def _max_params(connection) -> int:
     """How many parameters one SQLite statement may hold."""
     # Django assumes SQLite's old default of 999; the library in use says its own.
@@ -160,7 +159,7 @@ def inserting(objs: Sequence[Model]) -> Statement:
     Preparing it stamps the instances' auto_now(_add) fields.
     """
     if not objs:
-        return _NOTHING
+        return Statement("", "", [])
     model = type(objs[0])
     now = timezone.now()
     stamped = _stamped(model)
@@ -181,7 +180,7 @@ def inserting_values(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> S
     per row), and auto_now(_add) fields one timestamp for the statement.
     """
     if not rows:
-        return _NOTHING
+        return Statement("", "", [])
     given = rows[0].keys()
     stamped = _stamped(model)
     now = timezone.now()
@@ -235,7 +234,7 @@ def updating(
     names the table.
     """
     if not objs:
-        return _NOTHING
+        return Statement("", "", [])
     meta = (model or objs[0])._meta
     connection = connections[DEFAULT_DB_ALIAS]
     fields = [meta.get_field(name) for name in field_names]
@@ -282,7 +281,7 @@ def adding_counts(
     amount to add. INSERT ... ON CONFLICT DO UPDATE, so concurrent writers never lose one.
     """
     if not rows:
-        return _NOTHING
+        return Statement("", "", [])
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
     meta = model._meta

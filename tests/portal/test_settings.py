@@ -146,3 +146,12 @@ def test_debug_false_turns_on_https_cookies_and_hsts():
 
     assert defaults.stdout.split() == ["True"] * 4 + ["31536000", "True", "False", "None"]
     assert behind_proxy.stdout.split()[-2:] == ["('HTTP_X_FORWARDED_PROTO',", "'https')"]
+
+
+def test_only_runserver_in_development_loads_daphne_and_twisted():
+    loaded = "import django, sys; django.setup(); print('twisted' in sys.modules)"
+
+    production = run("-c", loaded, **production_variables())
+    development = run("-c", loaded, DEBUG="true")
+
+    assert (production.stdout.strip(), development.stdout.strip()) == ("False", "True")
