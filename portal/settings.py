@@ -6,6 +6,7 @@ Each variable is listed in the README with its default.
 import base64
 import datetime as dt
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import environ
@@ -103,6 +104,12 @@ ASGI_APPLICATION = "portal.asgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if sqlite3.sqlite_version_info < (3, 33):
+        # The engine writes results with UPDATE ... FROM (channels_app/rows.py).
+        raise ImproperlyConfigured(
+            f"Pushport needs SQLite 3.33 or newer; this Python has {sqlite3.sqlite_version}. "
+            "Use a Python built with a newer SQLite, or PostgreSQL (DATABASE_URL)."
+        )
     # WAL and a busy timeout let the web process and in-process workers share the file.
     # IMMEDIATE: a transaction takes the write lock when it begins, waiting up to `timeout`
     # for it; a deferred one that reads first and then writes cannot wait (SQLite would
