@@ -16,9 +16,9 @@ from types import SimpleNamespace
 import pytest
 from django.db import transaction
 
-from channels_app import sending
+from channels_app import sending, tasks
 from channels_app.models import Delivery, DeliveryStatus, Device, Message, MessageStatus, Platform
-from tests.channels_app.processes import ROOT, SQLITE, trusted_space
+from tests.channels_app.processes import ROOT, SQLITE, Broker, trusted_space
 from tests.factories import (
     DeviceFactory,
     ProfileFactory,
@@ -208,6 +208,65 @@ def test_an_idempotent_replay_of_a_send_whose_process_died_sends_it_now(
     counts = accepted(apns_fake, fcm_fake)
     assert set(counts) == crowd.tokens and set(counts.values()) == {1}
     assert_all_delivered(message, most_attempts=1)
+
+
+SENDING_HERE = """
+import sys
+import django
+django.setup()
+from django.db import transaction
+from channels_app import sending
+from channels_app.models import Message
+from portal.models import ApiSpace
+
+space = ApiSpace.objects.get(pk=sys.argv[1])
+message = Message(space=space, to={"profileId": "crowd"}, title="Hello", body="crowd")
+with transaction.atomic():  # without a broker, this process sends it once this commits
+    sending.submit_batch(space=space, messages=[message])
+"""
+
+
+def test_a_web_process_without_a_broker_killed_mid_send_resends_at_most_what_was_in_flight(
+    make_workers, crowd, apns_fake, fcm_fake, settings
+):
+    apns_fake.hold_answers(0.4)
+    fcm_fake.hold_answers(0.4)
+    settings.PUSHPORT_DELIVERY_LEASE_SECONDS = 2
+    workers = make_workers(Broker(""))  # their settings, for a web process with no broker
+    web = subprocess.Popen(
+        [sys.executable, "-c", SENDING_HERE, str(crowd.space.pk)],
+        cwd=ROOT,
+        env={
+            **workers.env,
+            **{k: str(v) for k, v in worker_env(PUSHPORT_DELIVERY_LEASE_SECONDS=2).items()},
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    workers.wait_until(
+        lambda: sum(accepted(apns_fake, fcm_fake).values()) >= 0.3 * len(crowd.tokens),
+        timeout=60,
+        what="30% of the send",
+    )
+    web.kill()
+    web.wait()
+    message = Message.objects.get(space=crowd.space)
+    left = message.deliveries.exclude(status=DeliveryStatus.DELIVERED)
+    assert left.filter(status=DeliveryStatus.SENDING).exists()  # it died holding a chunk
+
+    # Any server's embedded sweep: here, this process's.
+    def swept() -> bool:
+        tasks.sweep()
+        return settled(message)()
+
+    workers.wait_until(swept, timeout=60, what="the sweep finishing the send")
+
+    counts = accepted(apns_fake, fcm_fake)
+    assert set(counts) == crowd.tokens
+    twice = [token for token, n in counts.items() if n > 1]
+    # The request sends one chunk at a time, recording answers as they arrive.
+    assert len(twice) <= CHUNK and max(counts.values()) <= 2
+    assert_all_delivered(message, most_attempts=2)
 
 
 def test_a_provider_slower_than_the_lease_gets_each_request_once(
