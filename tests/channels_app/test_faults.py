@@ -1,6 +1,6 @@
-"""Nothing lost, nothing twice: real Celery worker processes through Redis, the fakes injecting
-faults and counting every device token, the engine killed and starved in the ways an operator
-meets in production.
+"""Nothing lost, nothing twice: real Celery worker processes through Redis (or a web process
+sending without a broker), the fakes injecting faults and counting every device token, the
+engine killed and starved in the ways an operator meets in production.
 
 Each test sends one message to a crowd of devices and asserts, per token, that the provider
 accepted it exactly once, or (where a process is killed or a connection dropped mid-send) at
