@@ -10,6 +10,11 @@ import concurrent.futures
 import os
 import threading
 
+try:
+    import uvloop
+except ImportError:  # Windows: see pyproject.toml
+    uvloop = None
+
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _pid = 0
@@ -17,7 +22,7 @@ _pid = 0
 
 def _start() -> asyncio.AbstractEventLoop:
     global _loop, _pid
-    loop = asyncio.new_event_loop()
+    loop = uvloop.new_event_loop() if uvloop else asyncio.new_event_loop()
     ready = threading.Event()
 
     def serve():

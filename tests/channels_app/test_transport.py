@@ -218,6 +218,12 @@ def test_the_provider_loop_persists_between_calls():
     assert runner.run(current_loop()) is runner.run(current_loop())
 
 
+def test_the_provider_loop_is_uvloops_where_it_runs():
+    uvloop = pytest.importorskip("uvloop", reason="uvloop does not run on this platform")
+
+    assert isinstance(runner.loop(), uvloop.Loop)
+
+
 def test_a_forked_child_gets_a_loop_and_providers_of_its_own():
     runner.run(asyncio.sleep(0))
     get_provider("ios")
