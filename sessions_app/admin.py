@@ -5,6 +5,7 @@ from django.contrib import admin
 from portal.admin import SpaceScopedAdmin
 
 from .models import AppMessagingAuth, AuthChallenge, Profile, Session
+from .sessions import end_session
 
 
 @admin.register(AppMessagingAuth)
@@ -54,3 +55,11 @@ class SessionAdmin(SpaceScopedAdmin):
     def has_add_permission(self, request):
         # Sessions are started by the SDKs through the Session API.
         return False
+
+    def save_model(self, request, obj, form, change):
+        ending = change and "is_active" in form.changed_data and not obj.is_active
+        if ending:
+            obj.is_active = True  # end_session() ends it: ended_at, and its sockets closed
+        super().save_model(request, obj, form, change)
+        if ending:
+            end_session(session=obj)

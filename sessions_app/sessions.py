@@ -2,8 +2,10 @@
 
 import logging
 import secrets
+import uuid
 from datetime import timedelta
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -175,9 +177,29 @@ def close_device(*, auth: AppMessagingAuth, profile_id: str, device_id: str) -> 
     return len(sessions)
 
 
+# What a session's open sockets (App Messaging's) receive from the channel layer when it ends.
+SESSION_ENDED = "session.ended"
+
+
+def socket_group(session_id) -> str:
+    """The channel-layer group a session's sockets join."""
+    return f"session.{uuid.UUID(str(session_id)).hex}"
+
+
 def end_session(*, session: Session) -> None:
-    """End a session: its token stops working; its profile and devices stay."""
+    """End a session: its token stops working and its open sockets close; its profile and
+    devices stay."""
     Session.objects.filter(pk=session.pk, is_active=True).update(
         is_active=False, ended_at=timezone.now()
     )
     session.is_active = False
+    group = socket_group(session.pk)
+    transaction.on_commit(lambda: _close_sockets(group), robust=True)
+
+
+def _close_sockets(group: str) -> None:
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, {"type": SESSION_ENDED})

@@ -4,9 +4,10 @@ The consumer accepts exactly the session tokens the REST routes accept, joins th
 the session's profile, and relays the frames the services publish there. Clients send only
 `echo` frames (every 60 s): they renew the profile's presence and are otherwise ignored.
 
-The server closes the socket when its session expires. The SDK reconnects after any close it
-did not ask for, and a reconnection first re-authenticates when the cached token has expired,
-so the client moves to a new session instead of listening forever on a dead one.
+The server closes the socket when its session expires or is ended (signed out, revoked by an
+admin). The SDK reconnects after any close it did not ask for, and a reconnection first
+re-authenticates when the cached token has expired (a token of an ended session is refused
+there as on REST), so the client moves to a new session instead of listening on a dead one.
 """
 
 import asyncio
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from portal.errors import ApiError
 from sessions_app.authentication import verify_session_token
+from sessions_app.sessions import SESSION_ENDED, socket_group
 
 from . import presence
 from .events import EVENT_TYPE, group_for
@@ -36,9 +38,10 @@ _in_cache = functools.partial(sync_to_async, thread_sensitive=False)
 # Messages whose handlers touch no database. Channels' dispatch closes stale database
 # connections before every handler, a trip through that same thread: each relayed frame
 # waited for the HTTP request in progress there (a message to 100 participants, 100 trips).
-_NO_DATABASE = {EVENT_TYPE, "websocket.receive"}
+_NO_DATABASE = {EVENT_TYPE, SESSION_ENDED, "websocket.receive"}
 
-# An application close code (4000-4999): the session expired. The SDK reconnects on any code.
+# An application close code (4000-4999): the session expired or ended. The SDK reconnects on
+# any code.
 SESSION_EXPIRED_CLOSE_CODE = 4401
 
 
@@ -49,13 +52,14 @@ def _session_for(*, space_id: str, token: str):
     except ApiError as refused:
         logger.info("socket refused in space %s: %s", space_id, refused.code)
         return None
-    return session.space_id, session.profile.profile_id, session.expires_at
+    return session.space_id, session.profile.profile_id, session.pk, session.expires_at
 
 
 class MessagingConsumer(AsyncJsonWebsocketConsumer):
     """One SDK socket; its profile's group carries every frame meant for that profile."""
 
     group = None
+    session_group = None
     expiry = None
 
     async def connect(self):
@@ -70,9 +74,11 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
             # Closing before accepting refuses the handshake; the SDK sees a close before open.
             await self.close()
             return
-        self.space_id, self.profile_id, expires_at = found
+        self.space_id, self.profile_id, session_id, expires_at = found
         self.group = group_for(space_id=self.space_id, profile_id=self.profile_id)
+        self.session_group = socket_group(session_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.session_group, self.channel_name)
         await _in_cache(presence.socket_opened)(space_id=self.space_id, profile_id=self.profile_id)
         await self.accept()
         self.expiry = asyncio.create_task(self._close_at(expires_at))
@@ -89,6 +95,7 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
         if self.group is None:
             return
         await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.channel_layer.group_discard(self.session_group, self.channel_name)
         await _in_cache(presence.socket_closed)(space_id=self.space_id, profile_id=self.profile_id)
 
     async def dispatch(self, message):
@@ -108,3 +115,8 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
     async def messaging_event(self, event):
         """A frame published by a service (events.EVENT_TYPE)."""
         await self.send_json(event["frame"])
+
+    async def session_ended(self, event):
+        """The session was ended (sessions.end_session): its token no longer listens."""
+        logger.info("socket of %s in space %s: session ended", self.profile_id, self.space_id)
+        await self.close(code=SESSION_EXPIRED_CLOSE_CODE)

@@ -149,6 +149,28 @@ def test_the_socket_closes_when_its_session_expires_so_the_sdk_signs_in_again(au
     assert presence.online(space_id=auth.space_id, profile_ids=["alice"]) == set()
 
 
+def test_the_socket_closes_when_its_session_is_ended_and_other_sessions_stay_open(auth):
+    alice, token = client_and_token(auth, "alice")
+    _, other_token = client_and_token(auth, "alice")
+    session_id = Session.objects.order_by("created_at").first().pk  # alice's first, `token`'s
+
+    async def scenario():
+        socket = connect(auth.space_id, token)
+        other = connect(auth.space_id, other_token)
+        assert (await socket.connect())[0] and (await other.connect())[0]
+        signed_out = await sync_to_async(alice.delete)(
+            f"/apispaces/{auth.space_id}/sessions/{session_id}"
+        )
+        assert signed_out.status_code == 204
+        closed = await socket.receive_output(timeout=2)
+        assert closed == {"type": "websocket.close", "code": SESSION_EXPIRED_CLOSE_CODE}
+        assert await other.receive_nothing(timeout=0.3)
+        await socket.disconnect()
+        await other.disconnect()
+
+    async_to_sync(scenario)()
+
+
 def test_frames_and_echoes_do_not_wait_for_the_thread_that_runs_database_calls(auth):
     # Views and database calls of the process share one thread; a busy request there must
     # not hold up the frames it publishes, nor the echoes that renew presence.

@@ -230,3 +230,22 @@ def test_json_nested_too_deeply_is_a_form_error_in_the_admin(space, depth):
     assert "data" in response.context["adminform"].form.errors
     profile.refresh_from_db()
     assert profile.data == {}
+
+
+def test_a_session_made_inactive_in_the_admin_is_ended(space):
+    from tests.sessions_app.flows import open_session
+
+    open_session(AppMessagingAuthFactory(space=space), profile_id="alice")
+    session = Session.objects.get()
+    client = signed_in(staff_member(space))
+    form = client.get(admin_url(session)).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.pop("is_active")  # an unchecked box is not sent
+    expires_at = timezone.localtime(data.pop("expires_at"))  # the admin splits date and time
+    data |= {"expires_at_0": expires_at.date(), "expires_at_1": expires_at.time()}
+
+    response = client.post(admin_url(session), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    session.refresh_from_db()
+    assert not session.is_active and session.ended_at is not None
