@@ -1,4 +1,5 @@
-"""The Celery task that sends due webhook calls (beat runs it; the embedded scheduler too).
+"""The Celery tasks that send due webhook calls and prune old ones (beat runs them; the
+embedded scheduler too).
 
 Celery autodiscovers only `tasks` modules: channels_app/tasks.py imports this one.
 """
@@ -12,3 +13,9 @@ from . import webhooks
 def deliver_webhooks() -> dict:
     """POST the webhook calls that are due; the outcomes by kind."""
     return dict(webhooks.deliver_due())
+
+
+@shared_task(name="channels_app.webhook_tasks.prune_webhook_calls")
+def prune_webhook_calls() -> int:
+    """Delete the finished calls older than PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS; how many."""
+    return webhooks.prune()

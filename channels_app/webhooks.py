@@ -254,6 +254,24 @@ OUTBOX = LeasedOutbox(
 )
 
 
+# Calls deleted per statement when pruning: a short write each, never the whole table at once.
+PRUNE_BATCH = 1000
+
+
+def prune(now: dt.datetime | None = None) -> int:
+    """Delete the finished calls older than PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS; how many."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS)
+    old = WebhookCall.objects.filter(
+        status__in=(WebhookCallStatus.DELIVERED, WebhookCallStatus.FAILED), created_at__lt=cutoff
+    )
+    deleted = 0
+    while ids := list(old.values_list("pk", flat=True)[:PRUNE_BATCH]):
+        deleted += WebhookCall.objects.filter(pk__in=ids).delete()[0]
+    if deleted:
+        logger.info("webhook calls pruned=%d", deleted)
+    return deleted
+
+
 def deliver_due(*, limit: int = 100, budget_seconds: float = 30.0) -> Counter:
     """POST due calls one at a time, at most `limit` of them or for about `budget_seconds`.
 

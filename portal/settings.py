@@ -266,6 +266,9 @@ PUSHPORT_WEBHOOK_MAX_ATTEMPTS = env.int("PUSHPORT_WEBHOOK_MAX_ATTEMPTS", default
 PUSHPORT_WEBHOOK_RETRY_BASE_SECONDS = env.float("PUSHPORT_WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
 PUSHPORT_WEBHOOK_RETRY_MAX_SECONDS = env.float("PUSHPORT_WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
 PUSHPORT_WEBHOOK_INTERVAL_SECONDS = env.float("PUSHPORT_WEBHOOK_INTERVAL_SECONDS", default=2.0)
+# Finished webhook calls (delivered or failed) are deleted once this old; the portal shows the
+# recent ones.
+PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS = env.float("PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS", default=30.0)
 # A PEM bundle that replaces the system CAs for webhook receivers (receivers on a private CA).
 PUSHPORT_WEBHOOK_CA_BUNDLE = env.str("PUSHPORT_WEBHOOK_CA_BUNDLE", default="")
 
@@ -380,6 +383,10 @@ CELERY_BEAT_SCHEDULE = {
     "send-bounces": {
         "task": "channels_app.bounce_tasks.send_bounces",
         "schedule": PUSHPORT_WEBHOOK_INTERVAL_SECONDS,
+    },
+    "prune-webhook-calls": {
+        "task": "channels_app.webhook_tasks.prune_webhook_calls",
+        "schedule": 3600.0,
     },
 }
 

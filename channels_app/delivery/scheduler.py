@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _started_in = 0  # the pid whose thread runs; a forked child starts its own
+# How often the old webhook calls are pruned (beat's schedule says the same).
+PRUNE_INTERVAL_SECONDS = 3600.0
 
 
 def wanted() -> bool:
@@ -43,6 +45,20 @@ def ensure_started(**_signal) -> bool:
     return True
 
 
+def _at_most_every(seconds: float, step):
+    """`step`, run when called only if `seconds` passed since it last ran (or never did)."""
+    last = None
+
+    def run() -> None:
+        nonlocal last
+        now = time.monotonic()
+        if last is None or now - last >= seconds:
+            last = now
+            step()
+
+    return run
+
+
 def _sweep_forever() -> None:
     # tasks imports the engine, which imports this module
     from channels_app import bounces, tasks, webhooks
@@ -54,6 +70,7 @@ def _sweep_forever() -> None:
         lambda: webhooks.deliver_due(budget_seconds=interval),
         lambda: bounces.send_due(budget_seconds=interval),
         tasks.campaign_tasks.run_campaigns,
+        _at_most_every(PRUNE_INTERVAL_SECONDS, webhooks.prune),
     )
     while True:
         time.sleep(interval)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import time
 
 import pytest
 from celery import current_app
@@ -177,3 +178,17 @@ def test_a_send_whose_worker_died_and_no_sweep_ran_shows_as_stuck(configured, ip
     }
     tasks.sweep()
     assert message_counts(message)["ios"]["stuck"] == 0
+
+
+def test_a_step_of_the_embedded_scheduler_that_runs_hourly_runs_once_per_period():
+    from channels_app.delivery import scheduler
+
+    ran = []
+    step = scheduler._at_most_every(0.2, lambda: ran.append(time.monotonic()))
+
+    step()
+    step()  # too soon: skipped
+    time.sleep(0.25)
+    step()
+
+    assert len(ran) == 2 and ran[1] - ran[0] >= 0.2

@@ -425,6 +425,35 @@ def test_workers_find_the_webhook_task_and_beat_runs_it(settings):
     assert schedule["task"] == webhook_tasks.deliver_webhooks.name
 
 
+def test_finished_calls_older_than_kept_are_pruned_hourly_and_the_rest_stay(hook, settings):
+    from celery import current_app
+
+    from channels_app import webhook_tasks
+
+    settings.PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS = 30
+    old = timezone.now() - dt.timedelta(days=31)
+    calls = {
+        status: webhooks.send_test_event(webhook=hook)
+        for status in (
+            WebhookCallStatus.DELIVERED,
+            WebhookCallStatus.FAILED,
+            WebhookCallStatus.RETRYING,
+        )
+    }
+    for status, call in calls.items():
+        WebhookCall.objects.filter(pk=call.pk).update(status=status, created_at=old)
+    recent = webhooks.send_test_event(webhook=hook)
+    WebhookCall.objects.filter(pk=recent.pk).update(status=WebhookCallStatus.DELIVERED)
+
+    assert webhook_tasks.prune_webhook_calls() == 2
+
+    left = set(WebhookCall.objects.values_list("pk", flat=True))
+    assert left == {calls[WebhookCallStatus.RETRYING].pk, recent.pk}
+    assert "channels_app.webhook_tasks.prune_webhook_calls" in current_app.tasks
+    schedule = settings.CELERY_BEAT_SCHEDULE["prune-webhook-calls"]
+    assert schedule["task"] == webhook_tasks.prune_webhook_calls.name
+
+
 def test_the_task_sends_what_is_due(hook, receiver):
     from channels_app import webhook_tasks
 
