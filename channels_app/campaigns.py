@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from . import sending, tasks
+from . import rows, sending, tasks
 from .models import (
     ApnsCredential,
     Campaign,
@@ -222,14 +222,18 @@ def add_recipients(*, campaign: Campaign, profile_ids: Iterable) -> int:
     """
     _require_unsent(campaign)
     before = CampaignRecipient.objects.filter(campaign=campaign).count()
+
+    def store(batch: list[dict]) -> None:
+        rows.inserting_values(CampaignRecipient, batch, skip_conflicts=True).run()
+
     with transaction.atomic():
-        batch: list[CampaignRecipient] = []
+        batch: list[dict] = []
         for value in profile_ids:
-            batch.append(CampaignRecipient(campaign=campaign, profile_id=clean_profile_id(value)))
+            batch.append({"campaign_id": campaign.pk, "profile_id": clean_profile_id(value)})
             if len(batch) >= RECIPIENT_BATCH:
-                CampaignRecipient.objects.bulk_create(batch, ignore_conflicts=True)
+                store(batch)
                 batch = []
-        CampaignRecipient.objects.bulk_create(batch, ignore_conflicts=True)
+        store(batch)
         # Read inside the transaction, so a live send cannot start on half an audience.
         if not Campaign.objects.filter(pk=campaign.pk, status__in=UNSENT).exists():
             raise _not_editable()

@@ -173,11 +173,15 @@ def inserting(objs: Sequence[Model]) -> Statement:
     return _inserting(model, objs, getters)
 
 
-def inserting_values(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> Statement:
+def inserting_values(
+    model: type[Model], rows: Sequence[Mapping[str, Any]], *, skip_conflicts: bool = False
+) -> Statement:
     """INSERT rows given as {attname: value}, all with the first row's keys; no model instances.
 
     A field the rows leave out takes its default (a callable one, such as uuid4, is called
-    per row), and auto_now(_add) fields one timestamp for the statement.
+    per row; an auto-incremented key the database's), and auto_now(_add) fields one
+    timestamp for the statement. `skip_conflicts`: a row a unique constraint already holds
+    is left out instead of failing the statement.
     """
     if not rows:
         return Statement("", "", [])
@@ -186,6 +190,8 @@ def inserting_values(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> S
     now = timezone.now()
     getters = {}
     for f in model._meta.concrete_fields:
+        if isinstance(f, models.AutoField) and f.attname not in given:
+            continue
         if f in stamped:
             getters[f] = _Same(now)
         elif f.attname in given:
@@ -195,7 +201,7 @@ def inserting_values(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> S
         else:
             # No default, a constant, or an empty dict or list: the same in every row.
             getters[f] = _Same(f.get_default())
-    return _inserting(model, rows, getters)
+    return _inserting(model, rows, getters, " ON CONFLICT DO NOTHING" if skip_conflicts else "")
 
 
 def _stamped(model: type[Model]) -> list[Field]:
@@ -206,8 +212,10 @@ def _stamped(model: type[Model]) -> list[Field]:
     ]
 
 
-def _inserting(model: type[Model], rows: Sequence, getters: dict[Field, Any]) -> Statement:
-    """INSERT every row; `getters` read each field's value of a row.
+def _inserting(
+    model: type[Model], rows: Sequence, getters: dict[Field, Any], foot: str = ""
+) -> Statement:
+    """INSERT every row; `getters` read each field's value of a row; `foot` ends it.
 
     A getter is a function of the row, or _Same for a value every row shares.
     """
@@ -222,7 +230,7 @@ def _inserting(model: type[Model], rows: Sequence, getters: dict[Field, Any]) ->
     columns = ", ".join(quote(f.column) for f in fields)
     head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
     params = [[prepare(get(row)) for get, prepare in readers] + tail for row in rows]
-    return Statement(head, "", params)
+    return Statement(head, foot, params)
 
 
 def updating(
