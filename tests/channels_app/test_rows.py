@@ -114,3 +114,17 @@ def test_a_value_is_prepared_as_its_field_prepares_it_even_when_remembered():
     flat = rules(["nativePush"])
     assert rules(["nativePush"]) is flat  # remembered by its items
     assert rules([{"nested": [1]}]) is not rules([{"nested": [1]}])  # prepared every time
+
+
+def test_rows_a_unique_constraint_holds_are_skipped_when_asked(space):
+    from channels_app.models import CampaignRecipient
+    from tests.factories import CampaignFactory
+
+    campaign = CampaignFactory(space=space)
+    audience = [{"campaign_id": campaign.pk, "profile_id": p} for p in ("a", "b", "a")]
+
+    rows.inserting_values(CampaignRecipient, audience, skip_conflicts=True).run()
+    rows.inserting_values(CampaignRecipient, audience[1:], skip_conflicts=True).run()
+
+    stored = CampaignRecipient.objects.filter(campaign=campaign)
+    assert sorted(stored.values_list("profile_id", flat=True)) == ["a", "b"]
