@@ -38,7 +38,7 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="Not found in this space."),
 }
 # Codes our validators give; any other field error is reported as validation_error.
-NAMED_CODES = frozenset({"unsupported_rule", "unknown_rule"})
+NAMED_CODES = frozenset({"unsupported_rule", "unknown_rule", "unsupported_field"})
 
 
 class IsKeyOfSpace(permissions.BasePermission):

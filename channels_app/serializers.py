@@ -70,6 +70,28 @@ class ChannelOptionsSerializer(serializers.Serializer):
     nativePush = NativePushSerializer(required=False)
 
 
+class MessagePartSerializer(serializers.Serializer):
+    """One part of a message's content (Comapi messagePart)."""
+
+    type = serializers.CharField(max_length=255, help_text="Its MIME type, e.g. text/plain.")
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    data = serializers.JSONField(required=False, help_text="A string or a JSON object.")
+    size = serializers.IntegerField(min_value=0, max_value=MAX_BADGE, required=False)
+    channels = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        required=False,
+        help_text="The channels it is for; without it, every channel.",
+    )
+
+
+# Comapi fields Pushport refuses rather than ignore (a send would silently lose them).
+UNSUPPORTED_FIELDS = {
+    "customBody": "send nativePush's platform data in channelOptions.nativePush.data",
+    "overrides": "create or update the conversation through App Messaging's API first",
+}
+
+
 class MessageRequestSerializer(serializers.Serializer):
     """One message to send (Comapi MessageBase)."""
 
@@ -86,6 +108,21 @@ class MessageRequestSerializer(serializers.Serializer):
         "none with this id; without it every send starts a new conversation.",
     )
     channelOptions = ChannelOptionsSerializer(required=False)
+    messageParts = MessagePartSerializer(
+        many=True,
+        required=False,
+        help_text="appMessaging: the conversation message's parts (those whose channels leave "
+        "out appMessaging are not posted); without them, body (else title) is one text/plain "
+        "part.",
+    )
+    customBody = serializers.DictField(required=False, help_text="Not supported: refused.")
+    overrides = serializers.DictField(required=False, help_text="Not supported: refused.")
+
+    def validate_customBody(self, value):
+        raise _unsupported("customBody")
+
+    def validate_overrides(self, value):
+        raise _unsupported("overrides")
 
     def validate_rules(self, rules):
         for rule in rules:
@@ -110,6 +147,8 @@ class MessageRequestSerializer(serializers.Serializer):
         app_messaging = _plain(data.get("channelOptions", {}).get("appMessaging", {}))
         if sent_by:
             app_messaging["sentBy"] = sent_by
+        if "messageParts" in data:
+            app_messaging["messageParts"] = [_plain(part) for part in data["messageParts"]]
         push = data.get("channelOptions", {}).get("nativePush", {})
         push_data = push.get("data", {})
         return Message(
@@ -133,6 +172,13 @@ class MessageRequestSerializer(serializers.Serializer):
             conversation_id=data.get("conversationId", ""),
             app_messaging=app_messaging,
         )
+
+
+def _unsupported(field: str) -> serializers.ValidationError:
+    return serializers.ValidationError(
+        f"{field} is not supported by Pushport; {UNSUPPORTED_FIELDS[field]}.",
+        code="unsupported_field",
+    )
 
 
 def _plain(value):
@@ -194,6 +240,7 @@ class MessageSerializer(serializers.Serializer):
     expiresOn = serializers.DateTimeField(source="valid_until", allow_null=True)
     conversationId = serializers.CharField(source="conversation_id")
     channelOptions = serializers.SerializerMethodField()
+    messageParts = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
 
     @extend_schema_field(StatusDetailsSerializer)
@@ -223,6 +270,10 @@ class MessageSerializer(serializers.Serializer):
         if sender:
             options["appMessaging"] = {"from": sender}
         return options
+
+    @extend_schema_field(MessagePartSerializer(many=True))
+    def get_messageParts(self, message: Message) -> list:
+        return message.app_messaging.get("messageParts", [])
 
     @extend_schema_field(serializers.DictField(child=PlatformCountsSerializer()))
     def get_counts(self, message: Message) -> dict:

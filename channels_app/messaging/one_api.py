@@ -10,8 +10,9 @@ Per the reference's recommendations (comapi-app-messaging.md section 5):
   channelOptions.appMessaging.from.profileId, when given, as the owner of a new
   conversation; participantAdded frames go out before conversationMessage.sent, since chat
   apps set a conversation up from participantAdded;
-- `from` becomes context.from ({id, name, avatarUrl}); `body` (else `title`) one text/plain
-  part; `metadata` the message's metadata. No alert: the recipient has the SDK, and the
+- `from` becomes context.from ({id, name, avatarUrl}); `messageParts` the parts (those for
+  appMessaging), else `body` (else `title`) one text/plain part; `metadata` the message's
+  metadata. No alert: the recipient has the SDK, and the
   reference does not say the One API adds one.
 """
 
@@ -33,6 +34,20 @@ def _sender(message: Message) -> dict:
         if given.get(field):
             sender[field] = given[field]
     return sender
+
+
+def _parts(message: Message) -> list[dict]:
+    """The conversation message's parts: the messageParts for appMessaging (their `channels`
+    dropped), else body (else title) as one text/plain part."""
+    given = message.app_messaging.get("messageParts")
+    if given is None:
+        text = message.body or message.title
+        return [{"type": "text/plain", "data": text, "size": len(text.encode())}] if text else []
+    return [
+        {key: value for key, value in part.items() if key != "channels"}
+        for part in given
+        if Channel.APP_MESSAGING in part.get("channels", [Channel.APP_MESSAGING])
+    ]
 
 
 def _conversation(message: Message, *, by: str) -> tuple[Conversation, bool]:
@@ -83,8 +98,7 @@ def post(*, message: Message) -> ConversationMessage:
         members[sender["id"]] = ParticipantRole.OWNER
     members.setdefault(recipient, ParticipantRole.PARTICIPANT)
     _join(conversation, members, by=sent_by)
-    text = message.body or message.title
-    parts = [{"type": "text/plain", "data": text, "size": len(text.encode())}] if text else []
+    parts = _parts(message)
     event_id = events.next_event_id(conversation)
     posted = ConversationMessage.objects.create(
         id=message.pk,

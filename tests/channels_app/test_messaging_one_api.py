@@ -227,3 +227,27 @@ def test_a_batch_answers_each_messages_channel(api, space, auth):
     ]
     first = Message.objects.get(pk=response.json()[0]["messageId"])
     assert ConversationMessage.objects.get().pk == first.pk
+
+
+def test_message_parts_for_app_messaging_are_the_conversation_messages_parts(api, space, auth):
+    open_session(auth, profile_id="alice")
+    image = {"type": "image/png", "name": "box.png", "url": "https://cdn.example/box.png"}
+    sms_only = {"type": "text/plain", "data": "Shipped", "channels": ["sms"]}
+    text = {"type": "text/plain", "data": "Shipped", "size": 7, "channels": ["appMessaging"]}
+
+    sent = api.post(messages_url(space), one_api(messageParts=[image, sms_only, text]))
+
+    assert sent.status_code == 201, sent.json()
+    assert sent.json()["messageParts"] == [image, sms_only, text]
+    posted = ConversationMessage.objects.get()
+    assert posted.parts == [image, {"type": "text/plain", "data": "Shipped", "size": 7}]
+
+
+@pytest.mark.parametrize("field", ["customBody", "overrides"])
+def test_a_comapi_field_pushport_does_not_support_is_refused_not_ignored(api, space, field):
+    refused = api.post(messages_url(space), one_api(**{field: {"appMessaging": {}}}))
+
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "unsupported_field"
+    assert field in refused.json()["message"]
+    assert not Message.objects.exists()
