@@ -23,7 +23,8 @@ def enqueue_chunks(delivery_ids: Sequence[str], stored: Sequence | None = None) 
     stored them; sent here, they are claimed without being read back.
     """
     size = settings.PUSHPORT_DELIVERY_CHUNK_SIZE
-    here = stored is not None and settings.CELERY_TASK_ALWAYS_EAGER
+    # Celery's own word on whether tasks run here (no broker): it is what apply_async obeys.
+    here = stored is not None and deliver_chunk.app.conf.task_always_eager
     for start in range(0, len(delivery_ids), size):
         ids = list(delivery_ids[start : start + size])
         if here:

@@ -119,7 +119,6 @@ def test_a_chunk_that_cannot_be_queued_is_left_to_the_sweep_and_the_send_still_c
     iphone,
     space,
     monkeypatch,
-    settings,
     django_capture_on_commit_callbacks,
     caplog,
     failing,
@@ -128,7 +127,7 @@ def test_a_chunk_that_cannot_be_queued_is_left_to_the_sweep_and_the_send_still_c
         raise ConnectionError("unreachable")
 
     if failing == "broker":
-        settings.CELERY_TASK_ALWAYS_EAGER = False
+        monkeypatch.setitem(current_app.conf, "task_always_eager", False)
         monkeypatch.setattr(tasks.deliver_chunk, "apply_async", down)
     else:
         monkeypatch.setattr(delivery, "deliver_chunk", down)
