@@ -5,13 +5,13 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import status
 
 from portal.errors import ApiError
+from portal.layers import send_after_commit
 
 from .models import AppMessagingAuth, AuthChallenge, Profile, Session
 from .push import register_push, unregister_push
@@ -193,13 +193,4 @@ def end_session(*, session: Session) -> None:
         is_active=False, ended_at=timezone.now()
     )
     session.is_active = False
-    group = socket_group(session.pk)
-    transaction.on_commit(lambda: _close_sockets(group), robust=True)
-
-
-def _close_sockets(group: str) -> None:
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, {"type": SESSION_ENDED})
+    send_after_commit([socket_group(session.pk)], {"type": SESSION_ENDED})

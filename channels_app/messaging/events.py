@@ -12,9 +12,9 @@ import hashlib
 import logging
 import uuid
 
-from asgiref.sync import async_to_sync
-from django.db import transaction
 from django.utils import timezone
+
+from portal.layers import send_after_commit
 
 from .models import Conversation, ConversationEvent, ConversationMessage
 
@@ -94,31 +94,11 @@ def record(
 
 
 def publish(*, space_id, profile_ids, frame: dict) -> None:
-    """Send a frame to every open socket of these profiles once the transaction commits.
-
-    After the commit, so a socket never shows what a rollback undid; robust, so a channel
-    layer that is down costs the real-time frame (apps resynchronise from REST on reconnect)
-    but never the request that already committed.
-    """
+    """Send a frame to every open socket of these profiles once the transaction commits
+    (a channel layer that is down costs the real-time frame: apps resynchronise from REST
+    on reconnect)."""
     groups = sorted({group_for(space_id=space_id, profile_id=p) for p in profile_ids})
-    if groups:
-        transaction.on_commit(lambda: _fan_out(groups, frame), robust=True)
-
-
-def _fan_out(groups: list[str], frame: dict) -> None:
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    # One trip to the event loop for all the groups: a trip per group cost a conversation of
-    # 100 participants 100 hand-offs between the request's thread and the loop.
-    async_to_sync(_send_to_groups)(layer, groups, {"type": EVENT_TYPE, "frame": frame})
-
-
-async def _send_to_groups(layer, groups: list[str], message: dict) -> None:
-    for group in groups:
-        await layer.group_send(group, message)
+    send_after_commit(groups, {"type": EVENT_TYPE, "frame": frame})
 
 
 def events_page(*, conversation: Conversation, from_id: int, limit: int) -> list[dict]:
