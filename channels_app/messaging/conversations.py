@@ -193,16 +193,7 @@ def create_conversation(
     members = {p["id"]: p.get("role") or ParticipantRole.PARTICIPANT for p in participants}
     if not isinstance(session, BackEnd):
         members[me] = ParticipantRole.OWNER
-    Participant.objects.bulk_create(
-        Participant(conversation=conversation, profile_id=pid, role=role)
-        for pid, role in members.items()
-    )
-    for pid, role in members.items():
-        events.publish(
-            space_id=session.space_id,
-            profile_ids=members,
-            frame=added_frame(conversation, by=me, profile_id=pid, role=role),
-        )
+    admit(conversation, members, by=me)
     return conversation
 
 
@@ -342,20 +333,25 @@ def add_participants(*, session: Session, conversation_id: str, participants: li
     Every participant, the new ones included, gets participantAdded."""
     conversation, role = as_participant(session=session, conversation_id=conversation_id, lock=True)
     require_privilege(conversation, role, "canAddParticipants")
+    members = {p["id"]: p.get("role") or ParticipantRole.PARTICIPANT for p in participants}
+    admit(conversation, members, by=caller_id(session))
+
+
+def admit(conversation: Conversation, members: dict[str, str], *, by: str) -> None:
+    """Add these {profile id: role}, but those already in (who keep their role); each one
+    added is announced to every participant, the others added here included."""
     present = set(participant_ids(conversation))
-    new = {}
-    for entry in participants:
-        if entry["id"] not in present:
-            new[entry["id"]] = entry.get("role") or ParticipantRole.PARTICIPANT
+    new = {pid: role for pid, role in members.items() if pid not in present}
     Participant.objects.bulk_create(
-        Participant(conversation=conversation, profile_id=pid, role=r) for pid, r in new.items()
+        Participant(conversation=conversation, profile_id=pid, role=role)
+        for pid, role in new.items()
     )
     everyone = present | set(new)
-    for pid, r in new.items():
+    for pid, role in new.items():
         events.publish(
-            space_id=session.space_id,
+            space_id=conversation.space_id,
             profile_ids=everyone,
-            frame=added_frame(conversation, by=caller_id(session), profile_id=pid, role=r),
+            frame=added_frame(conversation, by=by, profile_id=pid, role=role),
         )
 
 

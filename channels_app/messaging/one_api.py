@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from ..models import Channel, Message, MessageStatus
 from . import conversations, events
-from .models import Conversation, ConversationMessage, Participant, ParticipantRole
+from .models import Conversation, ConversationMessage, ParticipantRole
 
 # How far an appMessaging message got: a status update only ever moves it forward.
 PROGRESS = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
@@ -68,23 +68,6 @@ def _conversation(message: Message, *, by: str) -> tuple[Conversation, bool]:
     return conversation, created
 
 
-def _join(conversation: Conversation, members: dict[str, str], *, by: str) -> None:
-    """Add these {profile id: role} unless present; each one added is announced to every
-    participant, the others added here included."""
-    present = set(conversations.participant_ids(conversation))
-    new = {pid: role for pid, role in members.items() if pid not in present}
-    Participant.objects.bulk_create(
-        Participant(conversation=conversation, profile_id=pid, role=role)
-        for pid, role in new.items()
-    )
-    for pid, role in new.items():
-        events.publish(
-            space_id=conversation.space_id,
-            profile_ids=present | set(new),
-            frame=conversations.added_frame(conversation, by=by, profile_id=pid, role=role),
-        )
-
-
 def post(*, message: Message) -> ConversationMessage:
     """Post a saved One API message into its conversation as the space; call it inside the
     transaction that stored the message, so both commit or neither does. Sets the message's
@@ -97,7 +80,7 @@ def post(*, message: Message) -> ConversationMessage:
     if created and sender["id"]:
         members[sender["id"]] = ParticipantRole.OWNER
     members.setdefault(recipient, ParticipantRole.PARTICIPANT)
-    _join(conversation, members, by=sent_by)
+    conversations.admit(conversation, members, by=sent_by)
     parts = _parts(message)
     event_id = events.next_event_id(conversation)
     posted = ConversationMessage.objects.create(
