@@ -9,6 +9,8 @@ costs what the batch holds.
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db.models import QuerySet
+
 from sessions_app.models import Profile
 
 from .models import Device
@@ -31,15 +33,16 @@ def profile_pks(space_id, profile_ids) -> dict[int, str]:
     )
 
 
+def of_profiles(model, space_id, profile_ids, **conditions) -> tuple[dict[int, str], QuerySet]:
+    """profile_pks() of these profile ids, and the model's rows (devices, sessions) of them."""
+    pks = profile_pks(space_id, profile_ids)
+    return pks, model.objects.filter(profile_id__in=list(pks), **conditions)
+
+
 def rows_by_profile(model, space_id, profile_ids, *fields, **conditions) -> list[tuple]:
     """(profile id, *fields) of the model's rows (devices, sessions) of these profiles."""
-    pks = profile_pks(space_id, profile_ids)
-    if not pks:
-        return []
-    found = model.objects.filter(profile_id__in=list(pks), **conditions).values_list(
-        "profile_id", *fields
-    )
-    return [(pks[profile_pk], *rest) for profile_pk, *rest in found]
+    pks, found = of_profiles(model, space_id, profile_ids, **conditions)
+    return [(pks[pk], *rest) for pk, *rest in found.values_list("profile_id", *fields)]
 
 
 # What sending reads of a device (delivery.Claimed.stored()).
@@ -51,10 +54,7 @@ def active_devices(messages: Iterable) -> dict[tuple, list[Device]]:
     with SENDING_FIELDS loaded; recipients without one are absent."""
     devices: dict = defaultdict(list)
     for space_id, wanted in recipients(messages).items():
-        pks = profile_pks(space_id, wanted)
-        if not pks:
-            continue
-        found = Device.objects.filter(profile_id__in=list(pks), active=True)
+        pks, found = of_profiles(Device, space_id, wanted, active=True)
         for device in found.only(*SENDING_FIELDS):
             devices[(space_id, pks[device.profile_id])].append(device)
     return devices
