@@ -273,6 +273,9 @@ PUSHPORT_WEBHOOK_INTERVAL_SECONDS = env.float("PUSHPORT_WEBHOOK_INTERVAL_SECONDS
 # Finished webhook calls (delivered or failed) are deleted once this old; the portal shows the
 # recent ones.
 PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS = env.float("PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS", default=30.0)
+PUSHPORT_WEBHOOK_PRUNE_INTERVAL_SECONDS = env.float(
+    "PUSHPORT_WEBHOOK_PRUNE_INTERVAL_SECONDS", default=3600.0
+)
 # A PEM bundle that replaces the system CAs for webhook receivers (receivers on a private CA).
 PUSHPORT_WEBHOOK_CA_BUNDLE = env.str("PUSHPORT_WEBHOOK_CA_BUNDLE", default="")
 
@@ -390,7 +393,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "prune-webhook-calls": {
         "task": "channels_app.webhook_tasks.prune_webhook_calls",
-        "schedule": 3600.0,
+        "schedule": PUSHPORT_WEBHOOK_PRUNE_INTERVAL_SECONDS,
     },
 }
 

@@ -21,8 +21,6 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _started_in = 0  # the pid whose thread runs; a forked child starts its own
-# How often the old webhook calls are pruned (beat's schedule says the same).
-PRUNE_INTERVAL_SECONDS = 3600.0
 
 
 def wanted() -> bool:
@@ -70,7 +68,7 @@ def _sweep_forever() -> None:
         lambda: webhooks.deliver_due(budget_seconds=interval),
         lambda: bounces.send_due(budget_seconds=interval),
         tasks.campaign_tasks.run_campaigns,
-        _at_most_every(PRUNE_INTERVAL_SECONDS, webhooks.prune),
+        _at_most_every(settings.PUSHPORT_WEBHOOK_PRUNE_INTERVAL_SECONDS, webhooks.prune),
     )
     while True:
         time.sleep(interval)
