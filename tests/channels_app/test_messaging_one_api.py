@@ -251,3 +251,21 @@ def test_a_comapi_field_pushport_does_not_support_is_refused_not_ignored(api, sp
     assert refused.json()["code"] == "unsupported_field"
     assert field in refused.json()["message"]
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [{"name": "no type"}],
+        [{"type": "text/plain", "size": -1}],
+        "not a list",
+        [{"type": "x" * 256}],
+    ],
+)
+def test_malformed_message_parts_are_a_400_and_nothing_is_stored(api, space, parts):
+    refused = api.post(messages_url(space), one_api(messageParts=parts))
+
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "validation_error"
+    assert "messageParts" in refused.json()["message"]
+    assert not Message.objects.exists()
