@@ -1,20 +1,20 @@
-"""The one place that leans on h2's and hpack's internals, for speed and for secrecy.
+"""The one place that leans on jh2's internals, for speed and for delivery guarantees.
 
-Everything here uses attributes those libraries do not promise to keep; pyproject pins the
-versions it is tested with, and tests/channels_app/test_h2_internals.py fails loudly when an
-upgrade moves one of them. Nothing else in the project touches a private attribute of h2 or
-hpack.
+jh2 is h2's maintained fork with HPACK in native code: it spends about a fifth less CPU per
+request than h2 and hpack (bench/send_throughput.py: the providers' loops), and its encoder
+never logs a header, so a bearer credential cannot reach a log through it. Its connection
+keeps h2's API and internals; what this module uses of them, that jh2 does not promise to
+keep, is listed below, pyproject pins the release it is tested with, and
+tests/channels_app/test_h2_internals.py fails loudly when an upgrade moves one of them.
+Nothing else in the project touches a private attribute of jh2.
 """
 
-import h2.connection
-import hpack
-from hpack import NeverIndexedHeaderTuple as Unindexed
+import jh2.connection
+from jh2.hpack import NeverIndexedHeaderTuple as Unindexed
 
-__all__ = ["Encoder", "H2Connection", "Unindexed"]
+__all__ = ["H2Connection", "Unindexed"]
 
 # What this module reads or replaces, checked by the test named above.
-HPACK_ENCODER_ATTRIBUTES = ("header_table", "add", "_encode_table_size_change")
-HPACK_TABLE_ATTRIBUTES = ("resized", "dynamic_entries")
 H2_CONNECTION_ATTRIBUTES = (
     "streams",
     "_closed_streams",
@@ -24,55 +24,15 @@ H2_CONNECTION_ATTRIBUTES = (
 )
 
 
-class Encoder(hpack.Encoder):
-    """HPACK that reuses the bytes of the headers every request repeats, and never logs a value.
+class H2Connection(jh2.connection.H2Connection):
+    """The HTTP/2 state machine without its scan of every stream before each new one, and
+    with the answers a GOAWAY still owes.
 
-    Once a repeated header sits in the dynamic table its indexed form stays the same until the
-    table changes, so its bytes are kept and forgotten whenever the table changes. `Unindexed`
-    values (per-request values and bearer credentials) never enter the table and are never
-    logged: hpack's own encode() logs the encoded block, which would show a bearer token in
-    the clear, so it is not called. No Huffman coding: it costs both ends more CPU than the
-    bytes it saves.
-    """
+    jh2 (as h2) counts open streams by walking all of them (and drops closed ones as it
+    goes): with hundreds in flight that walk costs more than the request. The connection
+    knows its streams, so it answers the count and drops each closed stream itself.
 
-    def __init__(self):
-        super().__init__()
-        self._known: dict[tuple, bytes] = {}
-
-    def encode(self, headers, huffman: bool = False) -> bytes:
-        table = self.header_table
-        block = []
-        if table.resized:
-            block.append(self._encode_table_size_change())
-            table.resized = False
-            self._known.clear()
-        known = self._known
-        entries = table.dynamic_entries
-        for header in headers:
-            if header.__class__ is Unindexed:
-                block.append(self.add(header, True, huffman))
-                continue
-            encoded = known.get(header)
-            if encoded is None:
-                size, first = len(entries), entries[0] if entries else None
-                encoded = self.add(header, False, huffman)
-                if len(entries) != size or (entries and entries[0] is not first):
-                    known.clear()  # indexes moved: what was kept no longer holds
-                else:
-                    known[header] = encoded
-            block.append(encoded)
-        return b"".join(block)
-
-
-class H2Connection(h2.connection.H2Connection):
-    """h2's state machine without its scan of every stream before each new one, and with the
-    answers a GOAWAY still owes.
-
-    h2 counts open streams by walking all of them (and drops closed ones as it goes): with
-    hundreds in flight that walk costs more than the request. The connection knows its
-    streams, so it answers the count and drops each closed stream itself.
-
-    h2 also takes a received GOAWAY as the end of the connection and refuses every frame
+    It also takes a received GOAWAY as the end of the connection and refuses every frame
     after it, so the answers to streams at or below last_stream_id, which the server
     processed and still sends (RFC 9113 6.8), would be lost and those requests sent twice.
     The connection stays open for them; the pool starts no new stream on it.
@@ -88,11 +48,11 @@ class H2Connection(h2.connection.H2Connection):
 
     def _receive_goaway_frame(self, frame):
         events = super()._receive_goaway_frame(frame)
-        self.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
+        self.state_machine.state = jh2.connection.ConnectionState.CLIENT_OPEN
         return events
 
     def forget(self, stream_id: int) -> None:
-        """Drop a closed stream, as h2 would on its next walk."""
+        """Drop a closed stream, as the library would on its next walk."""
         stream = self.streams.get(stream_id)
         if stream is not None and stream.closed:
             del self.streams[stream_id]

@@ -34,13 +34,13 @@ import logging
 import ssl
 import time
 
-import h2.config
-import h2.errors
-import h2.events
-import h2.exceptions
+import jh2.config
+import jh2.errors
+import jh2.events
+import jh2.exceptions
 from django.conf import settings
 
-from channels_app.providers.h2_internals import Encoder, H2Connection, Unindexed
+from channels_app.providers.h2_internals import H2Connection, Unindexed
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class StreamReset(TransportError):
         super().__init__(f"stream reset by the server (error code {error_code})")
         self.error_code = error_code
         # RFC 9113 8.7: REFUSED_STREAM means the server did no processing of the request.
-        self.unsent = error_code == h2.errors.ErrorCodes.REFUSED_STREAM
+        self.unsent = error_code == jh2.errors.ErrorCodes.REFUSED_STREAM
 
 
 class RequestTimeout(TransportError):
@@ -177,8 +177,7 @@ class _Connection(asyncio.Protocol):
         self.pool = pool
         self.loop = pool.loop
         self.streams: dict[int, _Stream] = {}
-        self.h2 = H2Connection(h2.config.H2Configuration(**_H2_CONFIG), self.streams)
-        self.h2.encoder = Encoder()
+        self.h2 = H2Connection(jh2.config.H2Configuration(**_H2_CONFIG), self.streams)
         self.transport = None
         self.ready = self.loop.create_future()
         self.blocked: collections.OrderedDict[int, _Stream] = collections.OrderedDict()
@@ -205,20 +204,20 @@ class _Connection(asyncio.Protocol):
         self.ping_deadline = 0.0
         try:
             events = self.h2.receive_data(data)
-        except h2.exceptions.ProtocolError as exc:
+        except jh2.exceptions.ProtocolError as exc:
             self._fail_all(ConnectionLost(f"HTTP/2 protocol error: {exc}"))
             self.transport.close()
             return
         streams = self.streams
         for event in events:
             kind = type(event)
-            if kind is h2.events.DataReceived:
+            if kind is jh2.events.DataReceived:
                 stream = streams.get(event.stream_id)
                 if stream is not None:
                     stream.body += event.data
                 if event.flow_controlled_length:
                     self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif kind is h2.events.ResponseReceived:
+            elif kind is jh2.events.ResponseReceived:
                 stream = streams.get(event.stream_id)
                 if stream is not None:
                     stream.headers = event.headers
@@ -226,25 +225,25 @@ class _Connection(asyncio.Protocol):
                         if key == b":status":
                             stream.status = int(value)
                             break
-            elif kind is h2.events.StreamEnded:
+            elif kind is jh2.events.StreamEnded:
                 self.warm = True
                 stream = streams.pop(event.stream_id, None)
                 if stream is not None:
                     if self.blocked.pop(event.stream_id, None) is not None:
                         # Answered before the body was all sent: close our half too.
-                        self.h2.reset_stream(event.stream_id, h2.errors.ErrorCodes.CANCEL)
+                        self.h2.reset_stream(event.stream_id, jh2.errors.ErrorCodes.CANCEL)
                     self.h2.forget(event.stream_id)
                     if not stream.future.done():
                         stream.future.set_result(
                             H2Response(stream.status, stream.headers, stream.body)
                         )
-            elif kind is h2.events.StreamReset:
+            elif kind is jh2.events.StreamReset:
                 self._end_stream(event.stream_id, StreamReset(event.error_code))
-            elif kind is h2.events.RemoteSettingsChanged:
+            elif kind is jh2.events.RemoteSettingsChanged:
                 self._apply_settings()
-            elif kind is h2.events.WindowUpdated:
+            elif kind is jh2.events.WindowUpdated:
                 self._send_blocked()
-            elif kind is h2.events.ConnectionTerminated:
+            elif kind is jh2.events.ConnectionTerminated:
                 self._goaway(event)
         if not self.ready.done() and not self.closing:
             # The server's preface (SETTINGS) arrived: the stream limit is known.
@@ -366,8 +365,8 @@ class _Connection(asyncio.Protocol):
             expired = [sid for sid, stream in self.streams.items() if stream.deadline <= now]
             for stream_id in expired:
                 self._end_stream(stream_id, RequestTimeout("no answer in time"))
-                with contextlib.suppress(h2.exceptions.H2Error):
-                    self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+                with contextlib.suppress(jh2.exceptions.H2Error):
+                    self.h2.reset_stream(stream_id, jh2.errors.ErrorCodes.CANCEL)
                     self.h2.forget(stream_id)
             if expired:
                 self._ping(now)
@@ -474,12 +473,12 @@ class H2Pool:
                     continue
                 try:
                     connection.start(request)
-                except h2.exceptions.TooManyStreamsError:
+                except jh2.exceptions.TooManyStreamsError:
                     # The server lowered its limit under us; wait for streams to finish.
                     queue.appendleft(request)
                     connection.limit = len(connection.streams)
                     break
-                except h2.exceptions.NoAvailableStreamIDError:
+                except jh2.exceptions.NoAvailableStreamIDError:
                     # Days of traffic used up the stream ids: drain it, open a fresh one.
                     queue.appendleft(request)
                     connection.closing = True
@@ -576,7 +575,7 @@ class H2Pool:
             try:
                 connection.h2.close_connection()
                 connection.flush()
-            except h2.exceptions.H2Error:
+            except jh2.exceptions.H2Error:
                 pass
             connection.transport.close()
         self._connections.clear()
