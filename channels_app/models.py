@@ -234,7 +234,11 @@ class Message(models.Model):
     """One send request: the notification and whom it targets."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    space = models.ForeignKey(ApiSpace, on_delete=models.CASCADE, related_name="messages")
+    # Indexed by the (space, ...) index and constraint below, which serve every look-up by
+    # space: an index of its own would only cost every insert.
+    space = models.ForeignKey(
+        ApiSpace, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     to = models.JSONField(default=dict)
     rules = models.JSONField(default=list)
     title = models.CharField(max_length=1000, blank=True)
@@ -298,8 +302,14 @@ class Delivery(models.Model):
 
     # Time-ordered (UUIDv7), as are messages': the rows of a send sit together in every index.
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="deliveries")
+    # Both are indexed first in the composite indexes and constraint below (look-ups, joins and
+    # cascades use those): indexes of their own would only cost every insert.
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     platform = models.CharField(max_length=10, choices=Platform.choices)
     status = models.CharField(
         max_length=15, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
