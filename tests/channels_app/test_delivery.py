@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.timezone import now
 
@@ -329,6 +330,23 @@ def test_a_send_in_process_claims_what_it_stored_without_reading_it_back(
     assert (claimed[0].attempts, claimed[0].claim_token, claimed[0].message) == (1, token, message)
     row = Delivery.objects.get()
     assert (row.status, row.attempts, row.claim_token) == (DeliveryStatus.SENDING, 1, token)
+
+
+def test_a_claim_looks_its_ids_up_however_long_the_queue(configured, iphone, space):
+    if connection.vendor != "sqlite":
+        pytest.skip("reads SQLite's plan; PostgreSQL plans from the statistics it keeps")
+    message = MessageFactory(space=space, to={"profileId": "alice"})
+    sending.send(message=message)
+    ids = list(message.deliveries.values_list("id", flat=True)) + [uuid7() for _ in range(499)]
+
+    with CaptureQueriesContext(connection) as queries:
+        delivery.claim(delivery_ids=ids, now=now())
+    claim_sql = queries.captured_queries[0]["sql"]
+    with connection.cursor() as cursor:
+        plan = " ".join(str(row) for row in cursor.execute(f"EXPLAIN QUERY PLAN {claim_sql}"))
+
+    # By the primary key, never by walking the status index through the whole queue.
+    assert "sqlite_autoindex_channels_app_delivery_1 (id=?)" in plan, plan
 
 
 def test_a_stored_row_someone_else_claimed_meanwhile_is_not_sent_again(configured, iphone, space):
