@@ -21,15 +21,21 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 def too_deep(value, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether a parsed JSON value nests lists and objects more than `limit` levels deep.
 
-    Iterative, so it never recurses itself; it visits the lists and objects only.
+    Iterative, so it never recurses itself; it visits the lists and objects only, a level at
+    a time (a batch of a thousand messages is four levels of a few thousand containers).
     """
-    stack = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        item, depth = stack.pop()
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        below = []
+        for item in level:
+            for child in item.values() if isinstance(item, dict) else item:
+                if isinstance(child, dict | list):
+                    below.append(child)
+        level = below
     return False
 
 
