@@ -143,11 +143,20 @@ function mac(text) {
   return crypto.createHmac("sha256", config.secret).update(text).digest("base64url");
 }
 
-/** When the access token expires (seconds since the epoch), or undefined when it is not ours. */
+/** When the access token expires (seconds since the epoch), or undefined when it is not ours.
+ * A client sends the same token for an hour: its MAC is checked once (as the APNs fake checks a
+ * JWT once), and tokens seen are forgotten when there are too many to keep. */
+const checkedTokens = new Map();
+const CHECKED_TOKENS_KEPT = 1000;
+
 function expiry(accessToken) {
   if (staticTokens.has(accessToken)) return staticTokens.get(accessToken);
+  if (checkedTokens.has(accessToken)) return checkedTokens.get(accessToken);
   const match = /^ya29\.fake-((\d+)\.[\w-]+)\.([\w-]+)$/.exec(accessToken);
-  return match && match[3] === mac(match[1]) ? Number(match[2]) : undefined;
+  const expires = match && match[3] === mac(match[1]) ? Number(match[2]) : undefined;
+  if (checkedTokens.size >= CHECKED_TOKENS_KEPT) checkedTokens.clear();
+  checkedTokens.set(accessToken, expires);
+  return expires;
 }
 
 function checkData(data, where) {
