@@ -38,3 +38,8 @@ class ChannelsAppConfig(AppConfig):
         from .delivery.scheduler import ensure_started
 
         request_started.connect(ensure_started, dispatch_uid="pushport-embedded-scheduler")
+
+        # The last app of INSTALLED_APPS: what the process has loaded now lives as long as it.
+        from portal import collector
+
+        collector.settle()
