@@ -4,7 +4,9 @@ N profiles with one device each (default 20,000: half iOS, half Android) get one
 through POST /apispaces/<id>/messages/batch (batches of up to 1,000, with an API key); the
 deliveries go through the workers and the providers to the fake APNs and FCM (the Node ones,
 each served by a process per core, up to four). The run ends when every delivery is recorded;
-every one of the N must be counted by the fakes and recorded as delivered. Then, against the
+every one of the N must be counted by the fakes and recorded as delivered. The fastest of
+three such runs counts (`--runs`), as aioapns counts at its best window: on a shared machine
+other work only ever lowers a rate; memory is the highest of them. Then, against the
 same fakes: the provider loops alone (bench/apns_loop.py, bench/fcm_loop.py), aioapns with the
 same iOS notifications (its best of a few windows in flight), firebase-admin's send_each with
 the same Android ones, and h2load against each fake. Prints the figures, their ratios and the
@@ -15,7 +17,7 @@ socket), two processes by default as a small deployment runs its web workers, ea
 its share; the workers are in those processes (Celery eager, the default) or `--workers K`
 Celery worker processes fed through Redis. Peak memory is the sum over all the processes.
 
-    .venv/bin/python bench/send_throughput.py [--n 20000] [--servers 2] [--workers 0]
+    .venv/bin/python bench/send_throughput.py [--n 20000] [--servers 2] [--workers 0] [--runs 3]
         [--database-url postgres://postgres@127.0.0.1:5432/bench] [--profile out.prof]
         [--growth 300000]   # the cost per notification at 300,000 against the one at --n
 """
@@ -524,6 +526,25 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
     return result
 
 
+def best_end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
+    """The fastest of --runs end-to-end runs, as aioapns is measured at its best window: other
+    work on a shared machine only ever lowers a rate. Its memory is each process's highest
+    peak of all the runs, and what every run recorded and the fakes counted is kept."""
+    runs = [end_to_end(args, fleet, key_pem, apns_fake, fcm_fake) for _ in range(args.runs)]
+    best = dict(min(runs, key=lambda run: run["seconds"]))
+    best["memory_mb"] = {
+        name: max(run["memory_mb"][name] for run in runs) for name in best["memory_mb"]
+    }
+    best["rates"] = [args.n / run["seconds"] for run in runs]
+    best["found"] = [_found(run) for run in runs]
+    return best
+
+
+def _found(e2e: dict) -> tuple:
+    """Delivered, messages sent, and the APNs and FCM fakes' counts of one run."""
+    return (e2e["statuses"].get("delivered", 0), e2e["messages_sent"], *e2e["counted"])
+
+
 def _memory(servers: list[dict]) -> dict[str, float]:
     """Peak memory by process: the servers', and the workers' (which one server ran)."""
     memory = {}
@@ -605,9 +626,10 @@ def report_end_to_end(args, e2e: dict) -> bool:
     servers = f"{args.servers} server process{'es' if args.servers > 1 else ''}"
     print(f"N = {n:,} devices ({ios:,} iOS, {android:,} Android), one profile each")
     print(f"database: {e2e['database']}; {servers} (Django test client); workers: {workers}")
+    runs = ", ".join(f"{r:,.0f}" for r in e2e["rates"])
     print(
         f"end to end:               {e2e['seconds']:7.2f} s {rate:8,.0f} notifications/s "
-        f"(all batches answered after {e2e['posted_seconds']:.2f} s)"
+        f"(all batches answered after {e2e['posted_seconds']:.2f} s; the best of {runs}/s)"
     )
     print(
         f"  recorded: {e2e['statuses']}; messages sent: {e2e['messages_sent']:,}; "
@@ -620,11 +642,12 @@ def report_end_to_end(args, e2e: dict) -> bool:
     print("targets:")
     limit = TARGETS["peak_memory_mb"]
     met = _check(f"peak memory of server and workers {memory:.0f} MB < {limit} MB", memory < limit)
-    found = (e2e["statuses"].get("delivered", 0), e2e["messages_sent"], *e2e["counted"])
+    expected = (n, n, ios, android)
+    found = ", ".join(str(run) for run in e2e["found"])
     return met & _check(
         f"no notification lost: delivered, messages sent, APNs and FCM fakes' counts = {found} "
-        f"(expected {(n, n, ios, android)})",
-        found == (n, n, ios, android),
+        f"(expected {expected} in every run)",
+        all(run == expected for run in e2e["found"]),
     )
 
 
@@ -706,7 +729,7 @@ def growth(args) -> int:
         key_pem, apns_fake, fcm_fake = _fakes(ca)
         try:
             sized = argparse.Namespace(**{**vars(args), "n": n})
-            e2e = end_to_end(sized, Fleet.make(n), key_pem, apns_fake, fcm_fake)
+            e2e = best_end_to_end(sized, Fleet.make(n), key_pem, apns_fake, fcm_fake)
             # A missed target of either run (memory, say) must not hide the growth figure.
             met &= report_end_to_end(sized, e2e)
             costs[n] = e2e["seconds"] / n
@@ -741,6 +764,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--clients", type=int, default=2, help="API callers per server posting at the same time"
     )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="end-to-end runs; the fastest one is reported"
+    )
     parser.add_argument("--broker-url", default=BROKER_URL, help="Redis for --workers")
     parser.add_argument(
         "--database-url", help="a PostgreSQL URL; its database is created and dropped"
@@ -766,7 +792,7 @@ def main(argv=None) -> int:
     ca = TestCA()
     key_pem, apns_fake, fcm_fake = _fakes(ca)
     try:
-        e2e = end_to_end(args, fleet, key_pem, apns_fake, fcm_fake)
+        e2e = best_end_to_end(args, fleet, key_pem, apns_fake, fcm_fake)
         met = report_end_to_end(args, e2e)
         if args.end_to_end_only:
             return 0 if met else 1
