@@ -8,16 +8,16 @@ not executemany either: Python's sqlite3 gives up the GIL around every row it st
 with the provider loop and other requests busy in the same process each row then waited for
 the GIL to come back (1,000 rows: 1.5 ms alone, 140-600 ms beside one busy thread, measured)
 while the transaction held SQLite's only write lock. On PostgreSQL a statement takes its
-rows as one array per column (unnest), sent in binary (psycopg dumps text arrays 5 to 10
-times slower): one statement whatever the number of rows, where each row executed on its
-own cost the server 140 us (an UPDATE of a delivery's result) against 20. Rows with JSON
-columns go a row at a time through psycopg's pipeline: psycopg dumps each JSON value of an
-array in Python, which cost more client CPU (70 us a message row) than the server saved (48).
+rows as one array per column (unnest), in binary (psycopg dumps a text array 5 to 10 times
+slower), JSON values as their text: one statement whatever the number of rows, where each
+row executed on its own cost the server 75 us (a message's insert) and 140 us (an update of
+a delivery's result) against 15 and 20.
 
 Only quoted names from the model go into the SQL; every value is a parameter prepared by
 its field, exactly as save() would prepare it.
 """
 
+import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,9 +40,17 @@ def _preparer(field: Field, connection) -> Callable:
 
     Rows of one send repeat most values (a status, a timestamp, None, the same small JSON
     object), and preparing a datetime or a JSON value costs more than a look-up. A str for a
-    plain text field is its own prepared value.
+    plain text field is its own prepared value. A JSON value bound for PostgreSQL's arrays is
+    its text (see _columns).
     """
     prepare = field.get_db_prep_save
+    if _as_text(field, connection):
+        adapt = prepare
+
+        def prepare(value, connection):
+            adapted = adapt(value, connection)  # None (SQL NULL), or psycopg's JSON wrapper
+            return None if adapted is None else (adapted.dumps or json.dumps)(adapted.obj)
+
     text_as_is = type(field) in _TEXT_AS_IS
     known: dict = {}
 
@@ -90,32 +98,22 @@ class Statement:
     foot: str
     rows: list[list]
     extra: tuple = ()
-    # On PostgreSQL, when its columns allow: the whole statement, taking the rows as one
-    # array per column (see _columns).
+    # PostgreSQL's form of the whole statement: the rows as one array per column (_columns).
     arrays: str = ""
 
     def run(self) -> None:
         """Run it: on SQLite as statements of at most MOST_ROWS rows (see _sizes), on
-        PostgreSQL as one statement over column arrays when it can, else as a single-row
-        statement for every row."""
+        PostgreSQL as one statement over column arrays."""
         rows, self.rows = self.rows, []
         if not rows:
             return
         connection = connections[DEFAULT_DB_ALIAS]
-        width = len(rows[0])
         if connection.vendor == "sqlite":
-            self._run_on_sqlite(connection, rows, width)
+            self._run_on_sqlite(connection, rows, len(rows[0]))
             return
+        columns = [list(column) for column in zip(*rows, strict=True)]
         with connection.cursor() as cursor:
-            if self.arrays:
-                columns = [list(column) for column in zip(*rows, strict=True)]
-                cursor.execute(self.arrays, [*columns, *self.extra])
-                return
-            # psycopg pipelines executemany; a long statement's text it would parse anew
-            # every time (it keeps only short ones), which cost more than the round trips.
-            row = "(" + ", ".join(["%s"] * width) + ")"
-            extra = list(self.extra)
-            cursor.executemany(self.head + row + self.foot, [[*r, *extra] for r in rows])
+            cursor.execute(self.arrays, [*columns, *self.extra])
 
     def _run_on_sqlite(self, connection, rows: list[list], width: int) -> None:
         # sqlite3's own cursor, with its own "?" placeholders: Django's cursor would rewrite
@@ -238,16 +236,18 @@ def _inserting(
     own = [f for f in getters if f not in shared]
     fields = own + shared
     readers = [(getters[f], _preparer(f, connection)) for f in own]
-    tail = [f.get_db_prep_save(getters[f].value, connection) for f in shared]
+    tail = [_preparer(f, connection)(getters[f].value) for f in shared]
     columns = ", ".join(quote(f.column) for f in fields)
     insert = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
     params = [[prepare(get(row)) for get, prepare in readers] + tail for row in rows]
     arrays = _columns(fields, connection)
+    typed = ", ".join(_typed(f, f"v.column{i}", connection) for i, f in enumerate(fields, 1))
+    names = ", ".join(f"column{i}" for i in range(1, len(fields) + 1))
     return Statement(
         insert + "VALUES ",
         foot,
         params,
-        arrays=arrays and f"{insert}SELECT * FROM {arrays}{foot}",  # noqa: S608
+        arrays=arrays and f"{insert}SELECT {typed} FROM {arrays} AS v({names}){foot}",  # noqa: S608
     )
 
 
@@ -296,11 +296,18 @@ def updating(
 
 
 def _columns(fields: Sequence[Field], connection) -> str:
-    """On PostgreSQL, unnest() of one array parameter per field, each typed as its column;
-    "" elsewhere, or when a field holds JSON (see the module docstring)."""
-    if connection.vendor != "postgresql" or any(isinstance(f, models.JSONField) for f in fields):
+    """On PostgreSQL, unnest() of one array parameter per field, each typed as its column
+    (JSON as text, which the statement casts); "" elsewhere."""
+    if connection.vendor != "postgresql":
         return ""
-    return "unnest(" + ", ".join(f"%b::{f.cast_db_type(connection)}[]" for f in fields) + ")"
+    types = ["text" if _as_text(f, connection) else f.cast_db_type(connection) for f in fields]
+    return "unnest(" + ", ".join(f"%b::{kind}[]" for kind in types) + ")"
+
+
+def _as_text(field: Field, connection) -> bool:
+    """Whether the field's values go to PostgreSQL's arrays as JSON text: psycopg dumps an
+    array of its JSON objects one by one in Python, of text in C."""
+    return connection.vendor == "postgresql" and isinstance(field, models.JSONField)
 
 
 def _typed(field: Field, expression: str, connection) -> str:
