@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: it lets go of an API request's objects once everything else is done.
+    "portal.collector.ReleaseApiObjects",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sessions_app.cors.CorsMiddleware",
