@@ -311,8 +311,8 @@ def _as_text(field: Field, connection) -> bool:
 
 
 def _typed(field: Field, expression: str, connection) -> str:
-    """A VALUES column as the field's type: PostgreSQL types a column of parameters by its
-    first rows (all NULL: text); SQLite keeps each value as it was bound."""
+    """A column of the rows as the field's type: on PostgreSQL, where JSON comes as text
+    (see _columns); SQLite keeps each value as it was bound."""
     if connection.vendor == "sqlite":
         return expression
     return f"CAST({expression} AS {field.cast_db_type(connection)})"
