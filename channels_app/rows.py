@@ -328,24 +328,14 @@ def adding_counts(
     """
     if not rows:
         return Statement("", "", [])
-    connection = connections[DEFAULT_DB_ALIAS]
-    quote = connection.ops.quote_name
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
     meta = model._meta
-    fields = [meta.get_field(name) for name in key]
-    count = quote(meta.get_field("count").column)
-    table = quote(meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
-    params = [
-        [f.get_db_prep_save(value, connection) for f, value in zip(fields, values, strict=True)]
-        + [amount]
-        for values, amount in rows.items()
-    ]
-    insert = f"INSERT INTO {table} ({columns}, {count}) "
+    fields = [meta.get_field(name) for name in (*key, "count")]
+    table_rows = [(*values, amount) for values, amount in rows.items()]
+    if any(len(row) != len(fields) for row in table_rows):
+        raise ValueError(f"every key of the rows holds a value of each of {tuple(key)}")
+    getters = {f: itemgetter(i) for i, f in enumerate(fields)}
+    table, count = quote(meta.db_table), quote(fields[-1].column)
+    columns = ", ".join(quote(f.column) for f in fields[:-1])
     foot = f" ON CONFLICT ({columns}) DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
-    arrays = _columns([*fields, meta.get_field("count")], connection)
-    return Statement(
-        insert + "VALUES ",
-        foot,
-        params,
-        arrays=arrays and f"{insert}SELECT * FROM {arrays}{foot}",  # noqa: S608
-    )
+    return _inserting(model, table_rows, getters, foot)
