@@ -102,3 +102,55 @@ def test_a_bearer_credential_is_never_indexed_nor_logged(caplog):
         assert isinstance(authorization, hpack.NeverIndexedHeaderTuple)
     assert all(value != secret for _, value in decoder.header_table.dynamic_entries)
     assert b"eyJ" not in caplog.text.encode()
+
+
+def _pair() -> tuple[H2Connection, jh2.connection.H2Connection]:
+    """A client connection and a server one, their preface and settings exchanged."""
+    client = _client()
+    server = jh2.connection.H2Connection(
+        jh2.config.H2Configuration(client_side=False, header_encoding=None)
+    )
+    server.initiate_connection()
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    server.receive_data(client.data_to_send())
+    return client, server
+
+
+def _request(client: H2Connection, server) -> int:
+    stream_id = client.get_next_available_stream_id()
+    client.send_headers(
+        stream_id,
+        [(b":method", b"GET"), (b":scheme", b"https"), (b":authority", b"x"), (b":path", b"/")],
+        end_stream=True,
+    )
+    server.receive_data(client.data_to_send())
+    return stream_id
+
+
+def test_finished_streams_leave_nothing_behind():
+    client, server = _pair()
+
+    for _ in range(1000):
+        stream_id = _request(client, server)
+        server.send_headers(stream_id, [(b":status", b"200")], end_stream=True)
+        client.receive_data(server.data_to_send())
+        client.forget(stream_id)
+
+    assert client.streams == {}
+    assert len(client._closed_streams) == 0
+
+
+def test_a_late_frame_on_a_reset_stream_resets_only_that_stream():
+    client, server = _pair()
+    stream_id = _request(client, server)
+    client.reset_stream(stream_id)
+    client.forget(stream_id)
+    client.data_to_send()
+
+    # The server answers before it reads the reset: a stream error, not a connection one.
+    server.send_headers(stream_id, [(b":status", b"200")])
+    client.receive_data(server.data_to_send())
+
+    assert b"\x00\x00\x04\x03" in client.data_to_send()  # RST_STREAM, 4 bytes
+    assert client.state_machine.state != jh2.connection.ConnectionState.CLOSED
