@@ -23,4 +23,5 @@ RUN useradd --system --home-dir /app pushport \
 USER pushport
 
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# --preload: the workers share the application loaded once before gunicorn forks them.
+CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--preload", "--access-logfile", "-"]

@@ -13,9 +13,13 @@ the same Android ones, and h2load against each fake. Prints the figures, their r
 targets; exits 1 when a target is missed.
 
 The servers are Django's test client (the whole middleware, DRF and view stack, without a
-socket), two processes by default as a small deployment runs its web workers, each posting
-its share; the workers are in those processes (Celery eager, the default) or `--workers K`
-Celery worker processes fed through Redis. Peak memory is the sum over all the processes.
+socket), two processes by default as a small deployment runs its web workers (forked from one
+that loaded the application, as `gunicorn --preload` forks them), each posting its share; the
+workers are in those processes (Celery eager, the default) or `--workers K` Celery worker
+processes fed through Redis. Peak memory is the highest sum, sampled every 0.5 s, of the
+proportional set sizes of every process of the run, this driver included: memory pages two
+processes share (the loaded application, libraries) count once between them, as the machine
+holds them once.
 
     .venv/bin/python bench/send_throughput.py [--n 20000] [--servers 2] [--workers 0] [--runs 3]
         [--database-url postgres://postgres@127.0.0.1:5432/bench] [--profile out.prof]
@@ -23,7 +27,9 @@ Celery worker processes fed through Redis. Peak memory is the sum over all the p
 """
 
 import argparse
+import base64
 import cProfile
+import hashlib
 import json
 import multiprocessing
 import os
@@ -70,23 +76,43 @@ TARGETS = {
 
 @dataclass(frozen=True)
 class Fleet:
-    """The devices of the run: tokens by platform, in profile order."""
+    """The devices of the run, made from a seed: each process derives the tokens it needs,
+    and the driver holds none of them while the servers run."""
 
-    ios: list[str]
-    android: list[str]
+    n: int
+    seed: bytes
 
     @classmethod
     def make(cls, n: int) -> "Fleet":
-        ios = [secrets.token_hex(32) for _ in range((n + 1) // 2)]
-        android = [secrets.token_urlsafe(120) for _ in range(n // 2)]
-        return cls(ios, android)
+        return cls(n, secrets.token_bytes(16))
+
+    @property
+    def ios(self) -> list[str]:
+        """The iOS tokens: 32 bytes in hex, as APNs issues them."""
+        return [self._token(b"ios", i, 32).hex() for i in range((self.n + 1) // 2)]
+
+    @property
+    def android(self) -> list[str]:
+        """The Android tokens: 160 URL-safe characters, about as long as FCM's."""
+        return [
+            base64.urlsafe_b64encode(self._token(b"android", i, 120)).decode()
+            for i in range(self.n // 2)
+        ]
+
+    def _token(self, platform: bytes, i: int, size: int) -> bytes:
+        return hashlib.shake_256(self.seed + platform + i.to_bytes(4, "big")).digest(size)
 
     def devices(self):
         """(profile id, platform, token) of every device, alternating platforms."""
         for i, token in enumerate(self.ios):
-            yield f"bench-{2 * i:07d}", "ios", token
+            yield profile_id(2 * i), "ios", token
         for i, token in enumerate(self.android):
-            yield f"bench-{2 * i + 1:07d}", "android", token
+            yield profile_id(2 * i + 1), "android", token
+
+
+def profile_id(k: int) -> str:
+    """The k-th profile of the run (the devices alternate platforms)."""
+    return f"bench-{k:07d}"
 
 
 # --- The database ------------------------------------------------------------------------
@@ -129,13 +155,17 @@ class Database:
 # --- Child processes: preparing the data, then serving the sends --------------------------
 
 
-def _in_child(environment: dict, target, kwargs: dict):
-    """Run target(**kwargs) in a fresh interpreter with these settings; returns its result."""
+def _in_child(environment: dict, target, kwargs: dict, started=None):
+    """Run target(**kwargs) in a fresh interpreter with these settings; returns its result.
+
+    `started`, if given, is called with the child's pid once it runs."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=_child_main, args=(child, environment, target, kwargs))
     process.start()
     child.close()
+    if started is not None:
+        started(process.pid)
     try:
         outcome = parent.recv()
     except EOFError:
@@ -219,12 +249,68 @@ def prepare(*, fleet: Fleet, apns: dict, fcm: dict) -> dict:
     return {"space_id": str(space.pk), "api_key": secret}
 
 
-def _peak_rss_mb(pid: int | None = None) -> float:
-    """Peak resident memory of a process (this one by default), in MB."""
-    if pid is None:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+class Memory:
+    """The run's peak memory: the highest sum of the proportional set sizes of this driver and
+    of every process under the web server's master, sampled every INTERVAL seconds.
+
+    A process's proportional set size counts a page it shares with n others as 1/n of a page:
+    summed over the processes, what they share (the application the master loaded before it
+    forked, the libraries) counts once, as the machine holds it once."""
+
+    INTERVAL = 0.5
+
+    def __init__(self):
+        self.peak = 0.0
+        self.by_pid: dict[int, float] = {}
+        self._done = threading.Event()
+        self._thread = None
+
+    def watch(self, master: int) -> None:
+        """Sample from now on: this process and the master's tree."""
+        self._thread = threading.Thread(target=self._sample, args=(master,), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _sample(self, master: int) -> None:
+        while not self._done.wait(self.INTERVAL):
+            sizes = {pid: _pss_mb(pid) for pid in [os.getpid(), *_tree(master)]}
+            sizes = {pid: mb for pid, mb in sizes.items() if mb is not None}
+            self.peak = max(self.peak, sum(sizes.values()))
+            for pid, mb in sizes.items():
+                self.by_pid[pid] = max(self.by_pid.get(pid, 0.0), mb)
+
+    def named(self, names: dict[int, str]) -> dict[str, float]:
+        """Each process's own peak by name: this driver, the master, the servers, workers."""
+        names = {os.getpid(): "driver", **names}
+        return {names.get(pid, f"process {pid}"): mb for pid, mb in self.by_pid.items()}
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and all its descendants that are still running."""
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:  # it ended meanwhile
+            continue
+    return found
+
+
+def _pss_mb(pid: int) -> float | None:
+    """A process's proportional set size in MB (None once it has ended)."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else None
 
 
 class Workers:
@@ -264,9 +350,6 @@ class Workers:
             if sum(self.queue in name for name in names) == len(self.processes):
                 return
         raise RuntimeError("the Celery workers did not start")
-
-    def peak_rss_mb(self) -> list[float]:
-        return [_peak_rss_mb(process.pid) for process in self.processes]
 
     def stop(self) -> None:
         deployment.stop(self.processes)
@@ -356,21 +439,56 @@ def serve(
             pstats.Stats(*profiles).dump_stats(profile)
         # Every server stays up until the last one has all its deliveries recorded.
         start.wait()
-        memory = {"server": _peak_rss_mb()}
-        if pool:
-            for i, peak in enumerate(pool.peak_rss_mb()):
-                memory[f"worker {i + 1}"] = peak
         return {
             "started": started,
             "posted": posted,
             "finished": finished,
             "accepted": accepted,
             "cpu_seconds": cpu,
-            "memory_mb": memory,
+            "pid": os.getpid(),
+            "worker_pids": [process.pid for process in pool.processes] if pool else [],
         }
     finally:
         if pool:
             pool.stop()
+
+
+def serve_all(*, shares: list[dict]) -> list[dict]:
+    """The web server: a process that loads the application, then forks a server per share
+    (as `gunicorn --preload` forks its web workers); their figures, in share order."""
+    from portal.wsgi import application  # noqa: F401  (what gunicorn --preload loads)
+
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(len(shares))
+    servers = []
+    for share in shares:
+        parent, child = context.Pipe()
+        process = context.Process(target=_serve_forked, args=(child, {**share, "start": start}))
+        process.start()
+        child.close()
+        servers.append((process, parent))
+    results, errors = [], []
+    for process, pipe in servers:
+        try:
+            kind, value = pipe.recv()
+        except EOFError:
+            kind, value = "error", f"server process {process.pid} died"
+            start.abort()  # the others must not wait for it at the barrier
+        process.join()
+        (results if kind == "ok" else errors).append(value)
+    if errors:
+        raise RuntimeError("\n".join(errors))
+    return results
+
+
+def _serve_forked(pipe, share: dict) -> None:
+    try:
+        pipe.send(("ok", serve(**share)))
+    except BaseException as exc:
+        share["start"].abort()  # the other servers must not wait for this one at the barrier
+        import traceback
+
+        pipe.send(("error", "".join(traceback.format_exception(exc))))
 
 
 def _cpu_seconds() -> float:
@@ -379,16 +497,16 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _write_bodies(profile_ids: list[str], directory: str) -> str:
-    """A file of the callers' request bodies, a batch per line.
+def _write_bodies(profiles: range, directory: str) -> str:
+    """A file of the callers' request bodies (messages to these profiles), a batch per line.
 
     Encoding them is the callers' work: read from a file, it (and their memory) stays out of
     the servers' figures.
     """
     with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".jsonl", delete=False) as file:
-        for first in range(0, len(profile_ids), BATCH):
-            batch = profile_ids[first : first + BATCH]
-            file.write(json.dumps([_message(p, first + i) for i, p in enumerate(batch)]) + "\n")
+        for first in range(0, len(profiles), BATCH):
+            batch = profiles[first : first + BATCH]
+            file.write(json.dumps([_message(profile_id(k), k) for k in batch]) + "\n")
     return file.name
 
 
@@ -482,33 +600,30 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
             },
         )
         before = (apns_fake.accepted(), fcm_fake.accepted())
-        profile_ids = sorted(profile_id for profile_id, _, _ in fleet.devices())
-        start = multiprocessing.get_context("spawn").Barrier(args.servers)
         queue = f"bench-{uuid.uuid4().hex[:8]}"
         shares = [
             {
                 **prepared,
-                "bodies": _write_bodies(profile_ids[i :: args.servers], bodies.name),
+                "bodies": _write_bodies(range(args.n)[i :: args.servers], bodies.name),
                 "workers": args.workers,
                 "queue": queue,
                 "clients": args.clients,
                 "profile": f"{args.profile}.{i + 1}"
                 if args.profile and args.servers > 1
                 else args.profile,
-                "start": start,
             }
             for i in range(args.servers)
         ]
+        memory, names = Memory(), {}
 
-        def run(share: dict) -> dict:
-            try:
-                return _in_child(environment, serve, share)
-            except BaseException:
-                start.abort()  # the other servers must not wait for this one at the barrier
-                raise
+        def started(master: int) -> None:
+            names[master] = "web master"
+            memory.watch(master)
 
-        with ThreadPoolExecutor(args.servers) as executor:
-            servers = list(executor.map(run, shares))
+        try:
+            servers = _in_child(environment, serve_all, {"shares": shares}, started)
+        finally:
+            memory.stop()
         started = min(server["started"] for server in servers)
         accepted = sum(server["accepted"] for server in servers)
         if accepted != args.n:
@@ -518,7 +633,8 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
             "posted_seconds": max(server["posted"] for server in servers) - started,
             "server_cpu_seconds": sum(server["cpu_seconds"] for server in servers),
             **_in_child(environment, tally, {}),
-            "memory_mb": _memory(servers),
+            "memory_mb": memory.peak,
+            "memory_by_process": memory.named({**names, **_names(servers)}),
         }
         # Each server's warm-up message reached each fake once.
         result["counted"] = (
@@ -538,8 +654,10 @@ def best_end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> 
     peak of all the runs, and what every run recorded and the fakes counted is kept."""
     runs = [end_to_end(args, fleet, key_pem, apns_fake, fcm_fake) for _ in range(args.runs)]
     best = dict(min(runs, key=lambda run: run["seconds"]))
-    best["memory_mb"] = {
-        name: max(run["memory_mb"][name] for run in runs) for name in best["memory_mb"]
+    best["memory_mb"] = max(run["memory_mb"] for run in runs)
+    best["memory_by_process"] = {
+        name: max(run["memory_by_process"].get(name, 0.0) for run in runs)
+        for name in best["memory_by_process"]
     }
     best["rates"] = [args.n / run["seconds"] for run in runs]
     best["found"] = [_found(run) for run in runs]
@@ -551,13 +669,14 @@ def _found(e2e: dict) -> tuple:
     return (e2e["statuses"].get("delivered", 0), e2e["messages_sent"], *e2e["counted"])
 
 
-def _memory(servers: list[dict]) -> dict[str, float]:
-    """Peak memory by process: the servers', and the workers' (which one server ran)."""
-    memory = {}
+def _names(servers: list[dict]) -> dict[int, str]:
+    """The servers' processes and the workers' (which one server ran), by pid."""
+    names = {}
     for i, server in enumerate(servers):
-        for name, peak in server["memory_mb"].items():
-            memory[f"server {i + 1}" if name == "server" and len(servers) > 1 else name] = peak
-    return memory
+        names[server["pid"]] = f"server {i + 1}"
+        for k, pid in enumerate(server["worker_pids"]):
+            names[pid] = f"worker {k + 1}"
+    return names
 
 
 def comparisons(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
@@ -623,7 +742,7 @@ def report_end_to_end(args, e2e: dict) -> bool:
     """Print the end-to-end figures; True when nothing was lost and memory stayed in bounds."""
     n, rate = args.n, args.n / e2e["seconds"]
     ios, android = (n + 1) // 2, n // 2
-    memory = sum(e2e["memory_mb"].values())
+    memory = e2e["memory_mb"]
     workers = (
         f"{args.workers} Celery worker process{'es' if args.workers > 1 else ''}"
         if args.workers
@@ -643,11 +762,14 @@ def report_end_to_end(args, e2e: dict) -> bool:
     )
     cpu = e2e["server_cpu_seconds"]
     print(f"  CPU of the servers: {cpu:.2f} s, {cpu / n * 1e6:.0f} us per notification")
-    parts = ", ".join(f"{name} {mb:.0f} MB" for name, mb in e2e["memory_mb"].items())
-    print(f"  peak memory: {memory:.0f} MB ({parts})")
+    parts = ", ".join(f"{name} {mb:.0f}" for name, mb in e2e["memory_by_process"].items())
+    print(
+        f"  peak memory: {memory:.0f} MB, every process of the run at once (each one's own "
+        f"peak: {parts} MB; proportional set sizes)"
+    )
     print("targets:")
     limit = TARGETS["peak_memory_mb"]
-    met = _check(f"peak memory of server and workers {memory:.0f} MB < {limit} MB", memory < limit)
+    met = _check(f"peak memory of all the processes {memory:.0f} MB < {limit} MB", memory < limit)
     expected = (n, n, ios, android)
     found = ", ".join(str(run) for run in e2e["found"])
     return met & _check(

@@ -35,6 +35,7 @@ def test_compose_runs_migrate_web_worker_and_beat_from_the_one_image():
     assert "bootstrap" in get_commands()
     assert commands["web"][:2] == ["gunicorn", "portal.wsgi"]
     assert "0.0.0.0:8000" in commands["web"]
+    assert "--preload" in commands["web"]
     assert services["web"]["ports"] == ["8000:8000"]
     assert commands["worker"][:4] == ["celery", "-A", "portal", "worker"]
     assert commands["beat"][:4] == ["celery", "-A", "portal", "beat"]
@@ -62,5 +63,5 @@ def test_the_image_installs_the_prod_extra_and_serves_on_port_8000():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install -e '.[prod]'" in dockerfile
     assert "collectstatic --noinput" in dockerfile
-    assert '"gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000"' in dockerfile
+    assert '"gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--preload"' in dockerfile
     assert '"gunicorn>=' in (ROOT / "pyproject.toml").read_text()
