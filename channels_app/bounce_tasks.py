@@ -1,4 +1,5 @@
-"""The Celery task that sends due bounces (beat runs it; the embedded scheduler too).
+"""The Celery tasks that send due bounces and prune old ones (beat runs them; the embedded
+scheduler too).
 
 Celery autodiscovers only `tasks` modules: channels_app/tasks.py imports this one.
 """
@@ -12,3 +13,9 @@ from . import bounces
 def send_bounces() -> dict:
     """Send the bounces (DSNs) that are due through the relay; the outcomes by kind."""
     return dict(bounces.send_due())
+
+
+@shared_task(name="channels_app.bounce_tasks.prune_bounces")
+def prune_bounces() -> int:
+    """Delete the sent and failed bounces older than PUSHPORT_MCMT_BOUNCES_KEPT_DAYS; how many."""
+    return bounces.prune()

@@ -109,6 +109,7 @@ OUTBOX = LeasedOutbox(
     claimable=(BounceStatus.PENDING, BounceStatus.RETRYING),
     sending=BounceStatus.SENDING,
     failed=BounceStatus.FAILED,
+    finished=(BounceStatus.SENT, BounceStatus.FAILED),
     max_attempts=lambda: settings.PUSHPORT_MCMT_BOUNCE_MAX_ATTEMPTS,
     lease_seconds=lease_seconds,
 )
@@ -136,6 +137,15 @@ def send_due(*, limit: int = 50, budget_seconds: float = 30.0) -> Counter:
     if outcomes:
         logger.info("bounces %s", " ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
     return outcomes
+
+
+def prune(now: dt.datetime | None = None) -> int:
+    """Delete the sent and failed bounces older than PUSHPORT_MCMT_BOUNCES_KEPT_DAYS; how
+    many. The delivery keeps its failure; the DSN's row only did its job."""
+    deleted = OUTBOX.prune(days=settings.PUSHPORT_MCMT_BOUNCES_KEPT_DAYS, now=now)
+    if deleted:
+        logger.info("bounces pruned=%d", deleted)
+    return deleted
 
 
 def report_of(bounce: Bounce):

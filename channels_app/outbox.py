@@ -3,7 +3,8 @@
 A row is due when it is pending or retrying and its next attempt has come, or when the
 worker that held it died (its lease expired) with attempts left. Claiming it is a
 conditional update that takes a lease and counts the attempt, so two workers never send it
-at once; the lease's end identifies the claim when the result is written.
+at once; the lease's end identifies the claim when the result is written. Finished rows are
+kept for a while, for the portal and the operator, then pruned.
 """
 
 import datetime as dt
@@ -15,16 +16,21 @@ from dataclasses import dataclass
 from django.db.models import F, Q
 from django.utils import timezone
 
+# Rows deleted per statement when pruning: a short write each, never the whole table at once.
+PRUNE_BATCH = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class LeasedOutbox:
-    """The rows of one model (with status, attempts, next_attempt_at, lease_expires_at and
-    last_error) and the statuses and limits they follow."""
+    """The rows of one model (with status, attempts, next_attempt_at, lease_expires_at,
+    last_error and created_at) and the statuses and limits they follow."""
 
     model: type
     claimable: tuple
     sending: str
     failed: str
+    # Statuses a row never leaves (sent or delivered, and failed).
+    finished: tuple
     max_attempts: Callable[[], int]
     lease_seconds: Callable[[], float]
 
@@ -69,3 +75,12 @@ class LeasedOutbox:
             if lease is not None:
                 outcomes[send(pk, lease)] += 1
         return outcomes
+
+    def prune(self, *, days: float, now: dt.datetime | None = None) -> int:
+        """Delete the finished rows created more than `days` ago; how many."""
+        cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+        old = self.model.objects.filter(status__in=self.finished, created_at__lt=cutoff)
+        deleted = 0
+        while ids := list(old.values_list("pk", flat=True)[:PRUNE_BATCH]):
+            deleted += self.model.objects.filter(pk__in=ids).delete()[0]
+        return deleted

@@ -249,24 +249,15 @@ OUTBOX = LeasedOutbox(
     claimable=(WebhookCallStatus.PENDING, WebhookCallStatus.RETRYING),
     sending=WebhookCallStatus.SENDING,
     failed=WebhookCallStatus.FAILED,
+    finished=(WebhookCallStatus.DELIVERED, WebhookCallStatus.FAILED),
     max_attempts=lambda: settings.PUSHPORT_WEBHOOK_MAX_ATTEMPTS,
     lease_seconds=lease_seconds,
 )
 
 
-# Calls deleted per statement when pruning: a short write each, never the whole table at once.
-PRUNE_BATCH = 1000
-
-
 def prune(now: dt.datetime | None = None) -> int:
     """Delete the finished calls older than PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS; how many."""
-    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS)
-    old = WebhookCall.objects.filter(
-        status__in=(WebhookCallStatus.DELIVERED, WebhookCallStatus.FAILED), created_at__lt=cutoff
-    )
-    deleted = 0
-    while ids := list(old.values_list("pk", flat=True)[:PRUNE_BATCH]):
-        deleted += WebhookCall.objects.filter(pk__in=ids).delete()[0]
+    deleted = OUTBOX.prune(days=settings.PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS, now=now)
     if deleted:
         logger.info("webhook calls pruned=%d", deleted)
     return deleted

@@ -397,6 +397,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels_app.webhook_tasks.prune_webhook_calls",
         "schedule": PUSHPORT_WEBHOOK_PRUNE_INTERVAL_SECONDS,
     },
+    "prune-bounces": {
+        "task": "channels_app.bounce_tasks.prune_bounces",
+        "schedule": PUSHPORT_WEBHOOK_PRUNE_INTERVAL_SECONDS,
+    },
 }
 
 REST_FRAMEWORK = {
@@ -460,6 +464,7 @@ PUSHPORT_MCMT_BOUNCE_PASSWORD = env.str("PUSHPORT_MCMT_BOUNCE_PASSWORD", default
 PUSHPORT_MCMT_BOUNCE_TLS = env.str("PUSHPORT_MCMT_BOUNCE_TLS", default="none")
 PUSHPORT_MCMT_BOUNCE_FROM = env.str("PUSHPORT_MCMT_BOUNCE_FROM", default="mailer-daemon@localhost")
 PUSHPORT_MCMT_BOUNCE_MAX_ATTEMPTS = env.int("PUSHPORT_MCMT_BOUNCE_MAX_ATTEMPTS", default=5)
+PUSHPORT_MCMT_BOUNCES_KEPT_DAYS = env.float("PUSHPORT_MCMT_BOUNCES_KEPT_DAYS", default=30.0)
 
 # The superuser `manage.py bootstrap` creates when absent; without a password it generates one.
 PUSHPORT_ADMIN_USERNAME = env.str("PUSHPORT_ADMIN_USERNAME", default="admin")

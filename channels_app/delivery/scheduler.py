@@ -69,6 +69,7 @@ def _sweep_forever() -> None:
         lambda: bounces.send_due(budget_seconds=interval),
         tasks.campaign_tasks.run_campaigns,
         _at_most_every(settings.PUSHPORT_WEBHOOK_PRUNE_INTERVAL_SECONDS, webhooks.prune),
+        _at_most_every(settings.PUSHPORT_WEBHOOK_PRUNE_INTERVAL_SECONDS, bounces.prune),
     )
     while True:
         time.sleep(interval)

@@ -1,6 +1,7 @@
 """Bounces: a failed delivery of an injected message sends a DSN to its Return-Path through the
 operator's relay; without a relay the failure is recorded and reaches webhooks only."""
 
+import datetime as dt
 import email
 import email.policy
 import socket
@@ -9,12 +10,13 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 from django.test import Client
+from django.utils import timezone
 
 from channels_app import bounces
 from channels_app.models import Bounce, BounceStatus, Delivery, DeliveryStatus, WebhookCall
 from channels_app.sending import send_to_devices
 from tests.channels_app.mcmt_examples import TOKEN, apn_part, message
-from tests.factories import MessageFactory, WebhookFactory
+from tests.factories import DeliveryFactory, MessageFactory, WebhookFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -155,3 +157,35 @@ def test_a_relay_that_answers_4xx_is_tried_again_and_a_5xx_fails_the_bounce(
     relay.answer = "554 5.7.1 no thanks"
     assert bounces.send_due() == {"failed": 1}
     assert relay.received == []
+
+
+def test_sent_and_failed_bounces_older_than_kept_are_pruned_hourly_and_the_rest_stay(
+    space, settings
+):
+    from celery import current_app
+
+    from channels_app import bounce_tasks
+
+    settings.PUSHPORT_MCMT_BOUNCES_KEPT_DAYS = 30
+    old = timezone.now() - dt.timedelta(days=31)
+    made = {}
+    for status in (*BounceStatus.values, "recent"):
+        delivery = DeliveryFactory(message__space=space, status=DeliveryStatus.FAILED)
+        made[status] = Bounce.objects.create(
+            delivery=delivery,
+            return_path=RETURN_PATH,
+            status=BounceStatus.SENT if status == "recent" else status,
+        )
+        if status != "recent":
+            Bounce.objects.filter(pk=made[status].pk).update(created_at=old)
+
+    assert bounce_tasks.prune_bounces() == 2
+
+    left = set(Bounce.objects.values_list("status", flat=True))
+    assert left == {BounceStatus.PENDING, BounceStatus.SENDING, BounceStatus.RETRYING, "sent"}
+    assert not Bounce.objects.filter(pk__in=[made["sent"].pk, made["failed"].pk]).exists()
+    # The deliveries keep their failures.
+    assert Delivery.objects.filter(status=DeliveryStatus.FAILED).count() == len(made)
+    assert "channels_app.bounce_tasks.prune_bounces" in current_app.tasks
+    schedule = settings.CELERY_BEAT_SCHEDULE["prune-bounces"]
+    assert schedule["task"] == bounce_tasks.prune_bounces.name
