@@ -5,15 +5,14 @@ acting as the space: it reads and changes every conversation of the space, lists
 (or a profile's, with ?profileId=), and sends messages from the profile its body's
 `from.profileId` names."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.authentication import BasicApiKeyAuthentication, require_scope
 from portal.models import ApiKeyScope
 
-from . import messages, views
+from . import views
 from .actors import BackEnd
 from .serializers import MessagePostSerializer
 
@@ -45,16 +44,6 @@ class CpaasMessagePostSerializer(MessagePostSerializer):
     locals()["from"] = MessageFromSerializer(required=False)
 
 
-def _sender(data: dict) -> dict | None:
-    given = data.get("from")
-    if not given:
-        return None
-    sender = {"id": given["profileId"]}
-    if given.get("name"):
-        sender["name"] = given["name"]
-    return sender
-
-
 class CpaasConversationsView(CpaasMixin, views.ConversationsView):
     @views.doc("Create a conversation as the space", request=views.ConversationCreateSerializer)
     def post(self, request, space_id=None):
@@ -80,24 +69,26 @@ class CpaasTypingView(CpaasMixin, views.TypingView):
     pass
 
 
-class CpaasMessagesView(CpaasMixin, views.MessagesView):
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         tags=views.APP_MESSAGING,
         summary="Send a message as the space, from the profile `from.profileId` names",
         request=CpaasMessagePostSerializer,
         responses={200: views.OpenApiTypes.OBJECT, **views.errors(400, 401, 403, 404)},
     )
-    def post(self, request, space_id=None, conversation_id=None):
-        data = views._valid(CpaasMessagePostSerializer, request.data)
-        message = messages.send_message(
-            session=request.auth,
-            conversation_id=conversation_id,
-            parts=data["parts"],
-            metadata=data["metadata"],
-            alert=data["alert"],
-            sender=_sender(data),
-        )
-        return Response({"id": str(message.id), "eventId": message.sent_event_id})
+)
+class CpaasMessagesView(CpaasMixin, views.MessagesView):
+    post_serializer = CpaasMessagePostSerializer
+
+    def sender(self, data: dict) -> dict | None:
+        """The profile `from.profileId` names (with its `from.name`), if the body names one."""
+        given = data.get("from")
+        if not given:
+            return None
+        sender = {"id": given["profileId"]}
+        if given.get("name"):
+            sender["name"] = given["name"]
+        return sender
 
 
 class CpaasStatusUpdatesView(CpaasMixin, views.StatusUpdatesView):

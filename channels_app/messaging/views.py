@@ -172,15 +172,23 @@ class TypingView(SessionApiView):
 
 
 class MessagesView(SessionApiView):
+    # The body a caller sends; the /cpaas twin's adds `from`.
+    post_serializer = MessagePostSerializer
+
+    def sender(self, data: dict) -> dict | None:
+        """Whom the message is from, when not the caller's own profile."""
+        return None
+
     @doc("Send a message", request=MessagePostSerializer)
-    def post(self, request, space_id, conversation_id):
-        data = _valid(MessagePostSerializer, request.data)
+    def post(self, request, space_id=None, conversation_id=None):
+        data = _valid(self.post_serializer, request.data)
         message = messages.send_message(
             session=request.auth,
             conversation_id=conversation_id,
             parts=data["parts"],
             metadata=data["metadata"],
             alert=data["alert"],
+            sender=self.sender(data),
         )
         return Response({"id": str(message.id), "eventId": message.sent_event_id})
 
