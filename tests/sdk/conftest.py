@@ -9,7 +9,7 @@ import pytest
 from tests.services import node_binary
 
 HERE = Path(__file__).resolve().parent
-SDK_FILES = ("package.json", "package-lock.json", "flow.js", "messaging.js")
+SDK_FILES = ("package.json", "package-lock.json", "page.js", "flow.js", "messaging.js")
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,9 @@
 // PUSHPORT_ORIGIN.
 "use strict";
 
-const { JSDOM } = require("jsdom");
+const { answerChallenge, installPage, openPage } = require("./page");
 
-const page = new JSDOM("<!doctype html><title>app</title>", {
-  url: `${process.env.PUSHPORT_ORIGIN}/`,
-});
+const page = openPage();
 
 // Every request the SDK makes, so the test can check the wire (methods, paths, If-Match,
 // statuses).
@@ -38,14 +36,7 @@ class RecordingXMLHttpRequest extends page.window.XMLHttpRequest {
   }
 }
 
-// The SDK expects a browser: window, navigator, localStorage and XMLHttpRequest.
-global.window = page.window;
-global.localStorage = page.window.localStorage;
-global.XMLHttpRequest = RecordingXMLHttpRequest;
-Object.defineProperty(globalThis, "navigator", {
-  value: page.window.navigator,
-  configurable: true,
-});
+installPage(page, { XMLHttpRequest: RecordingXMLHttpRequest });
 
 const {
   ComapiConfig,
@@ -63,16 +54,9 @@ const userId = process.env.PUSHPORT_USER_ID;
 
 let authChallenges = 0;
 
-// Plays the app's own server: asks Pushport for an anonymous token bound to the nonce.
 function authChallenge(options, answer) {
   authChallenges += 1;
-  const query = `id=${encodeURIComponent(userId)}&nonce=${encodeURIComponent(options.nonce)}`;
-  fetch(`${baseUrl}/apispaces/${spaceId}/sessions/tokens/anon?${query}`, {
-    headers: { Authorization: `Bearer ${apiKey}` },
-  })
-    .then((response) => (response.ok ? response.json() : null))
-    .then((body) => answer(body && body.token))
-    .catch(() => answer(null));
+  answerChallenge(userId, options, answer);
 }
 
 // The SDK rejects with {statusCode, response}; keep only what a test can compare.

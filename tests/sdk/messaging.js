@@ -10,12 +10,9 @@
 // anonymous tokens with it), PUSHPORT_ORIGIN, PUSHPORT_SCENARIO (chat or reconnect).
 "use strict";
 
-const { JSDOM } = require("jsdom");
 const NodeWebSocket = require("ws");
 
-const page = new JSDOM("<!doctype html><title>app</title>", {
-  url: `${process.env.PUSHPORT_ORIGIN}/`,
-});
+const { answerChallenge, installPage, openPage } = require("./page");
 
 // Close codes the server sent, so the test can tell its close from a network failure.
 const closeCodes = [];
@@ -27,14 +24,7 @@ class RecordingWebSocket extends NodeWebSocket {
   }
 }
 
-global.window = page.window;
-global.localStorage = page.window.localStorage;
-global.XMLHttpRequest = page.window.XMLHttpRequest;
-global.WebSocket = RecordingWebSocket;
-Object.defineProperty(globalThis, "navigator", {
-  value: page.window.navigator,
-  configurable: true,
-});
+installPage(openPage(), { WebSocket: RecordingWebSocket });
 
 const {
   ComapiConfig,
@@ -49,7 +39,6 @@ const {
 
 const baseUrl = process.env.PUSHPORT_URL;
 const spaceId = process.env.PUSHPORT_SPACE_ID;
-const apiKey = process.env.PUSHPORT_API_KEY;
 const WAIT_MS = 5000;
 
 const SDK_EVENTS = [
@@ -71,13 +60,7 @@ async function user(name, userId) {
     .withLocalStoragePrefix(`${name}.`)
     .withAuthChallenge((options, answer) => {
       client.authChallenges += 1;
-      const query = `id=${encodeURIComponent(userId)}&nonce=${encodeURIComponent(options.nonce)}`;
-      fetch(`${baseUrl}/apispaces/${spaceId}/sessions/tokens/anon?${query}`, {
-        headers: { Authorization: `Bearer ${apiKey}` },
-      })
-        .then((response) => (response.ok ? response.json() : null))
-        .then((body) => answer(body && body.token))
-        .catch(() => answer(null));
+      answerChallenge(userId, options, answer);
     })
     .withLogLevel(LogLevels.None)
     .withLogPersistence(LogPersistences.None)
