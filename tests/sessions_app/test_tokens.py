@@ -89,8 +89,15 @@ def tampered_payload(a, c, c2, b) -> str:
 
 
 def with_claims(**overrides):
-    """A maker of tokens signed by the space, with claims changed (None removes one)."""
-    return lambda a, c, c2, b: app_jwt(a, nonce=c["nonce"], **overrides)
+    """A maker of tokens signed by the space, with claims changed (None removes one; a
+    callable is the value made when the token is, for a time that must not go stale while
+    the suite runs)."""
+
+    def make(a, c, c2, b):
+        made = {name: value() if callable(value) else value for name, value in overrides.items()}
+        return app_jwt(a, nonce=c["nonce"], **made)
+
+    return make
 
 
 # Each case: a name, a maker (auth, challenge, another challenge, other space's auth) -> token,
@@ -122,7 +129,7 @@ BAD_TOKENS = [
     ("ID claim too long", with_claims(sub="x" * 256), "id_claim_invalid"),
     ("ID claim a lone surrogate", with_claims(sub="\ud800"), "id_claim_invalid"),
     ("ID claim with a NUL", with_claims(sub="a\x00b"), "id_claim_invalid"),
-    ("exp a numeric string", with_claims(exp=str(now() + 60)), "token_claim_invalid"),
+    ("exp a numeric string", with_claims(exp=lambda: str(now() + 60)), "token_claim_invalid"),
     ("alg none", signed_with(None, "none"), "token_algorithm_not_allowed"),
     (
         "an RS256 header",
