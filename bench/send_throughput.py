@@ -276,12 +276,14 @@ class Memory:
             self._thread.join()
 
     def _sample(self, master: int) -> None:
-        while not self._done.wait(self.INTERVAL):
+        while True:
             sizes = {pid: _pss_mb(pid) for pid in [os.getpid(), *_tree(master)]}
             sizes = {pid: mb for pid, mb in sizes.items() if mb is not None}
             self.peak = max(self.peak, sum(sizes.values()))
             for pid, mb in sizes.items():
                 self.by_pid[pid] = max(self.by_pid.get(pid, 0.0), mb)
+            if self._done.wait(self.INTERVAL):
+                return
 
     def named(self, names: dict[int, str]) -> dict[str, float]:
         """Each process's own peak by name: this driver, the master, the servers, workers."""
