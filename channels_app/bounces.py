@@ -112,6 +112,7 @@ OUTBOX = LeasedOutbox(
     finished=(BounceStatus.SENT, BounceStatus.FAILED),
     max_attempts=lambda: settings.PUSHPORT_MCMT_BOUNCE_MAX_ATTEMPTS,
     lease_seconds=lease_seconds,
+    kept_days=lambda: settings.PUSHPORT_MCMT_BOUNCES_KEPT_DAYS,
 )
 
 
@@ -142,10 +143,7 @@ def send_due(*, limit: int = 50, budget_seconds: float = 30.0) -> Counter:
 def prune(now: dt.datetime | None = None) -> int:
     """Delete the sent and failed bounces older than PUSHPORT_MCMT_BOUNCES_KEPT_DAYS; how
     many. The delivery keeps its failure; the DSN's row only did its job."""
-    deleted = OUTBOX.prune(days=settings.PUSHPORT_MCMT_BOUNCES_KEPT_DAYS, now=now)
-    if deleted:
-        logger.info("bounces pruned=%d", deleted)
-    return deleted
+    return OUTBOX.prune(now)
 
 
 def report_of(bounce: Bounce):

@@ -8,6 +8,7 @@ kept for a while, for the portal and the operator, then pruned.
 """
 
 import datetime as dt
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 # Rows deleted per statement when pruning: a short write each, never the whole table at once.
 PRUNE_BATCH = 1000
@@ -33,6 +36,8 @@ class LeasedOutbox:
     finished: tuple
     max_attempts: Callable[[], int]
     lease_seconds: Callable[[], float]
+    # How long a finished row is kept before prune() deletes it.
+    kept_days: Callable[[], float]
 
     def due(self, now: dt.datetime):
         """The rows that may be claimed now."""
@@ -76,11 +81,13 @@ class LeasedOutbox:
                 outcomes[send(pk, lease)] += 1
         return outcomes
 
-    def prune(self, *, days: float, now: dt.datetime | None = None) -> int:
-        """Delete the finished rows created more than `days` ago; how many."""
-        cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    def prune(self, now: dt.datetime | None = None) -> int:
+        """Delete the finished rows created more than kept_days ago; how many."""
+        cutoff = (now or timezone.now()) - dt.timedelta(days=self.kept_days())
         old = self.model.objects.filter(status__in=self.finished, created_at__lt=cutoff)
         deleted = 0
         while ids := list(old.values_list("pk", flat=True)[:PRUNE_BATCH]):
             deleted += self.model.objects.filter(pk__in=ids).delete()[0]
+        if deleted:
+            logger.info("%s pruned=%d", self.model._meta.verbose_name_plural, deleted)
         return deleted

@@ -252,15 +252,13 @@ OUTBOX = LeasedOutbox(
     finished=(WebhookCallStatus.DELIVERED, WebhookCallStatus.FAILED),
     max_attempts=lambda: settings.PUSHPORT_WEBHOOK_MAX_ATTEMPTS,
     lease_seconds=lease_seconds,
+    kept_days=lambda: settings.PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS,
 )
 
 
 def prune(now: dt.datetime | None = None) -> int:
     """Delete the finished calls older than PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS; how many."""
-    deleted = OUTBOX.prune(days=settings.PUSHPORT_WEBHOOK_CALLS_KEPT_DAYS, now=now)
-    if deleted:
-        logger.info("webhook calls pruned=%d", deleted)
-    return deleted
+    return OUTBOX.prune(now)
 
 
 def deliver_due(*, limit: int = 100, budget_seconds: float = 30.0) -> Counter:
