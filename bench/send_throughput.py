@@ -166,12 +166,7 @@ def _in_child(environment: dict, target, kwargs: dict, started=None):
     child.close()
     if started is not None:
         started(process.pid)
-    try:
-        outcome = parent.recv()
-    except EOFError:
-        outcome = ("error", "the child process died")
-    process.join()
-    kind, value = outcome
+    kind, value = _outcome(process, parent)
     if kind == "error":
         raise SystemExit(value)
     return value
@@ -182,12 +177,29 @@ def _child_main(pipe, environment: dict, target, kwargs: dict):
     import django
 
     django.setup()
+    _answer(pipe, lambda: target(**kwargs))
+
+
+def _answer(pipe, call, on_error=lambda: None) -> None:
+    """In a child: send ("ok", call()) through the pipe, or ("error", its traceback) after
+    on_error()."""
     try:
-        pipe.send(("ok", target(**kwargs)))
+        pipe.send(("ok", call()))
     except BaseException as exc:
+        on_error()
         import traceback
 
         pipe.send(("error", "".join(traceback.format_exception(exc))))
+
+
+def _outcome(process, pipe) -> tuple[str, object]:
+    """What a child sent through the pipe (see _answer), once it has ended."""
+    try:
+        outcome = pipe.recv()
+    except EOFError:
+        outcome = ("error", f"process {process.pid} died")
+    process.join()
+    return outcome
 
 
 def prepare(*, fleet: Fleet, apns: dict, fcm: dict) -> dict:
@@ -471,12 +483,9 @@ def serve_all(*, shares: list[dict]) -> list[dict]:
         servers.append((process, parent))
     results, errors = [], []
     for process, pipe in servers:
-        try:
-            kind, value = pipe.recv()
-        except EOFError:
-            kind, value = "error", f"server process {process.pid} died"
-            start.abort()  # the others must not wait for it at the barrier
-        process.join()
+        kind, value = _outcome(process, pipe)
+        if kind == "error":
+            start.abort()  # the others must not wait at the barrier for one that failed
         (results if kind == "ok" else errors).append(value)
     if errors:
         raise RuntimeError("\n".join(errors))
@@ -484,13 +493,8 @@ def serve_all(*, shares: list[dict]) -> list[dict]:
 
 
 def _serve_forked(pipe, share: dict) -> None:
-    try:
-        pipe.send(("ok", serve(**share)))
-    except BaseException as exc:
-        share["start"].abort()  # the other servers must not wait for this one at the barrier
-        import traceback
-
-        pipe.send(("error", "".join(traceback.format_exception(exc))))
+    # The other servers must not wait at the barrier for this one.
+    _answer(pipe, lambda: serve(**share), on_error=share["start"].abort)
 
 
 def _cpu_seconds() -> float:
