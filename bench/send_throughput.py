@@ -606,6 +606,7 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
             },
         )
         before = (apns_fake.accepted(), fcm_fake.accepted())
+        fakes_cpu = apns_fake.fake.cpu_seconds() + fcm_fake.fake.cpu_seconds()
         queue = f"bench-{uuid.uuid4().hex[:8]}"
         shares = [
             {
@@ -638,6 +639,9 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
             "seconds": max(server["finished"] for server in servers) - started,
             "posted_seconds": max(server["posted"] for server in servers) - started,
             "server_cpu_seconds": sum(server["cpu_seconds"] for server in servers),
+            "fakes_cpu_seconds": apns_fake.fake.cpu_seconds()
+            + fcm_fake.fake.cpu_seconds()
+            - fakes_cpu,
             **_in_child(environment, tally, {}),
             "memory_mb": memory.peak,
             "memory_by_process": memory.named({**names, **_names(servers)}),
@@ -768,6 +772,9 @@ def report_end_to_end(args, e2e: dict) -> bool:
     )
     cpu = e2e["server_cpu_seconds"]
     print(f"  CPU of the servers: {cpu:.2f} s, {cpu / n * 1e6:.0f} us per notification")
+    # The fakes stand in for Apple's and Google's servers but share this machine's cores.
+    fakes = e2e["fakes_cpu_seconds"]
+    print(f"  CPU of the fakes (both): {fakes:.2f} s, {fakes / n * 1e6:.0f} us per notification")
     parts = ", ".join(f"{name} {mb:.0f}" for name, mb in e2e["memory_by_process"].items())
     print(
         f"  peak memory: {memory:.0f} MB, every process of the run at once (each one's own "

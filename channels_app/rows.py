@@ -19,9 +19,11 @@ its field, exactly as save() would prepare it.
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
+from itertools import chain, repeat
+from operator import attrgetter, is_, itemgetter
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
@@ -35,13 +37,14 @@ _MISSING = object()
 _TEXT_AS_IS = (models.CharField, models.TextField)
 
 
-def _preparer(field: Field, connection) -> Callable:
-    """field.get_db_prep_save for one statement, remembering the result per value.
+def _preparer(field: Field, connection) -> Callable[[list], list]:
+    """field.get_db_prep_save over a column (a statement's values of the field, one per row).
 
     Rows of one send repeat most values (a status, a timestamp, None, the same small JSON
-    object), and preparing a datetime or a JSON value costs more than a look-up. A str for a
-    plain text field is its own prepared value. A JSON value bound for PostgreSQL's arrays is
-    its text (see _columns).
+    object), and preparing a datetime or a JSON value costs more than a look-up: a value
+    every row shares (one object) is prepared once, others are remembered by _key(). A str
+    for a plain text field is its own prepared value. A JSON value bound for PostgreSQL's
+    arrays is its text (see _columns).
     """
     prepare = field.get_db_prep_save
     if _as_text(field, connection):
@@ -54,26 +57,53 @@ def _preparer(field: Field, connection) -> Callable:
     text_as_is = type(field) in _TEXT_AS_IS
     known: dict = {}
 
-    def prepared(value):
-        kind = value.__class__
-        if kind is str and text_as_is:
-            return value
-        if kind is dict or kind is list:
-            try:
-                # A flat object or list (["nativePush"], {"sentBy": ...}) is remembered by
-                # its items; a nested one is prepared every time.
-                key = (kind, tuple(value.items() if kind is dict else value))
-                hash(key)
-            except TypeError:
-                return prepare(value, connection)
-        else:
-            key = (kind, value)
+    def one(value):
+        key = _key(value)
+        if key is None:
+            return prepare(value, connection)
         result = known.get(key, _MISSING)
         if result is _MISSING:
             known[key] = result = prepare(value, connection)
         return result
 
-    return prepared
+    def column(values: list) -> list:
+        first = values[0]
+        if all(map(is_, values, repeat(first))):
+            return [one(first)] * len(values)
+        if text_as_is and {*map(type, values)} == _JUST_STR:
+            return values
+        return list(map(one, values))
+
+    return column
+
+
+_JUST_STR = {str}
+
+
+def _key(value):
+    """What tells a value apart for preparing it, or None when it is not worth remembering.
+
+    The classes are part of it: 1, 1.0 and True are equal in Python and three values in
+    JSON (and in a flat object or list, so are its items'). A UUID is a row's own; a nested
+    object or list is not hashable, and prepared every time.
+    """
+    kind = value.__class__
+    if (kind is dict or kind is list) and not value:
+        return kind  # {} or [], the most common of all
+    if kind is dict:
+        classes = (*map(type, value), *map(type, value.values()))
+        key = (kind, tuple(value.items()), classes)
+    elif kind is list:
+        key = (kind, tuple(value), tuple(map(type, value)))
+    elif kind is uuid.UUID:
+        return None
+    else:
+        key = (kind, value)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 class _Same:
@@ -96,7 +126,8 @@ class Statement:
 
     head: str
     foot: str
-    rows: list[list]
+    # The values, prepared: one list per column, a value per row.
+    columns: list[list]
     extra: tuple = ()
     # PostgreSQL's form of the whole statement: the rows as one array per column (_columns).
     arrays: str = ""
@@ -104,33 +135,34 @@ class Statement:
     def run(self) -> None:
         """Run it: on SQLite as statements of at most MOST_ROWS rows (see _sizes), on
         PostgreSQL as one statement over column arrays."""
-        rows, self.rows = self.rows, []
-        if not rows:
+        columns, self.columns = self.columns, []
+        if not columns or not columns[0]:
             return
         connection = connections[DEFAULT_DB_ALIAS]
         if connection.vendor == "sqlite":
-            self._run_on_sqlite(connection, rows, len(rows[0]))
+            self._run_on_sqlite(connection, columns)
             return
-        columns = [list(column) for column in zip(*rows, strict=True)]
         with connection.cursor() as cursor:
             cursor.execute(self.arrays, [*columns, *self.extra])
 
-    def _run_on_sqlite(self, connection, rows: list[list], width: int) -> None:
+    def _run_on_sqlite(self, connection, columns: list[list]) -> None:
         # sqlite3's own cursor, with its own "?" placeholders: Django's cursor would rewrite
         # every "%s" of each statement's text by regular expression (280 us for 64 rows).
         # Errors still reach callers as Django's (an IntegrityError is how a taken
         # Idempotency-Key shows).
         head, foot = (part.replace("%s", "?") for part in (self.head, self.foot))
+        width = len(columns)
         most = min(MOST_ROWS, max(1, (_max_params(connection) - len(self.extra)) // width))
         row = "(" + ", ".join(["?"] * width) + ")"
         start = 0
         with connection.wrap_database_errors:
             cursor = connection.connection.cursor()
             try:
-                for size in _sizes(len(rows), most):
-                    part = rows[start : start + size]
-                    start += size
-                    params = [value for r in part for value in r]
+                for size in _sizes(len(columns[0]), most):
+                    end = start + size
+                    part = zip(*[column[start:end] for column in columns], strict=True)
+                    params = list(chain.from_iterable(part))
+                    start = end
                     values = ", ".join([row] * size)
                     cursor.execute(head + values + foot, [*params, *self.extra])
             finally:
@@ -231,23 +263,24 @@ def _inserting(
     """
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
-    # The shared values go last, so each row's parameters are its own values plus one tail.
-    shared = [f for f, get in getters.items() if isinstance(get, _Same)]
-    own = [f for f in getters if f not in shared]
-    fields = own + shared
-    readers = [(getters[f], _preparer(f, connection)) for f in own]
-    tail = [_preparer(f, connection)(getters[f].value) for f in shared]
-    columns = ", ".join(quote(f.column) for f in fields)
-    insert = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-    params = [[prepare(get(row)) for get, prepare in readers] + tail for row in rows]
+    fields = list(getters)
+    n = len(rows)
+    columns = [
+        [_preparer(f, connection)([get.value])[0]] * n
+        if isinstance(get := getters[f], _Same)
+        else _preparer(f, connection)(list(map(get, rows)))
+        for f in fields
+    ]
+    names = ", ".join(quote(f.column) for f in fields)
+    insert = f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
     arrays = _columns(fields, connection)
     typed = ", ".join(_typed(f, f"v.column{i}", connection) for i, f in enumerate(fields, 1))
-    names = ", ".join(f"column{i}" for i in range(1, len(fields) + 1))
+    aliases = ", ".join(f"column{i}" for i in range(1, len(fields) + 1))
     return Statement(
         insert + "VALUES ",
         foot,
-        params,
-        arrays=arrays and f"{insert}SELECT {typed} FROM {arrays} AS v({names}){foot}",  # noqa: S608
+        columns,
+        arrays=arrays and f"{insert}SELECT {typed} FROM {arrays} AS v({aliases}){foot}",  # noqa: S608
     )
 
 
@@ -276,18 +309,16 @@ def updating(
         [f"{table}.{quote(meta.pk.column)} = {_typed(meta.pk, 'v.column1', connection)}"]
         + [f"{table}.{quote(f.column)} = %s" for f, _ in conditions]
     )
-    columns_of = [(f.attname, _preparer(f, connection)) for f in fields]
-    pk = meta.pk.get_db_prep_value
-    rows = [
-        [pk(obj.pk, connection)] + [prepare(getattr(obj, name)) for name, prepare in columns_of]
-        for obj in objs
+    columns = [
+        _preparer(f, connection)(list(map(attrgetter(name), objs)))
+        for f, name in [(meta.pk, "pk"), *((f, f.attname) for f in fields)]
     ]
     arrays = _columns([meta.pk, *fields], connection)
     names = ", ".join(f"column{i}" for i in range(1, len(fields) + 2))
     return Statement(
         f"UPDATE {table} SET {assignments} FROM (VALUES ",  # noqa: S608
         f") AS v WHERE {matches}",
-        rows,
+        columns,
         tuple(f.get_db_prep_value(value, connection) for f, value in conditions),
         arrays=arrays
         and f"UPDATE {table} SET {assignments} FROM {arrays} AS v({names}) "  # noqa: S608

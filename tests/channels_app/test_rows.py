@@ -109,11 +109,14 @@ def test_a_value_is_prepared_as_its_field_prepares_it_even_when_remembered():
     title = rows._preparer(Message._meta.get_field("title"), connection)
     rules = rows._preparer(Message._meta.get_field("rules"), connection)
 
-    assert secret("{}") != "{}"  # a text field that encrypts is never taken as is
-    assert title("Hello") == "Hello"
-    flat = rules(["nativePush"])
-    assert rules(["nativePush"]) is flat  # remembered by its items
-    assert rules([{"nested": [1]}]) is not rules([{"nested": [1]}])  # prepared every time
+    assert secret(["{}", "{}"])[0] != "{}"  # a text field that encrypts is never taken as is
+    assert title(["Hello", "there"]) == ["Hello", "there"]
+    flat, again = rules([["nativePush"], ["nativePush"]])
+    assert again is flat  # remembered by its items
+    nested, other = rules([[{"nested": [1]}], [{"nested": [1]}]])
+    assert nested == other and nested is not other  # prepared every time
+    shared = {"k": "v"}
+    assert rules([shared] * 3) == [rules([{"k": "v"}])[0]] * 3  # one object: prepared once
 
 
 def test_rows_a_unique_constraint_holds_are_skipped_when_asked(space):
@@ -128,3 +131,19 @@ def test_rows_a_unique_constraint_holds_are_skipped_when_asked(space):
 
     stored = CampaignRecipient.objects.filter(campaign=campaign)
     assert sorted(stored.values_list("profile_id", flat=True)) == ["a", "b"]
+
+
+def test_json_values_equal_in_python_but_not_in_json_each_keep_their_own(space):
+    # 1 == True == 1.0 in Python; in JSON 1, true and 1.0 are three values.
+    values = [{"flag": 1}, {"flag": True}, {"flag": 1.0}, [0], [False], ["a", 1], ["a", True]]
+    messages = [Message(space=space, metadata=value) for value in values]
+
+    rows.inserting(messages).run()
+
+    stored = {m.pk: m.metadata for m in Message.objects.filter(space=space)}
+    assert [type(stored[m.pk]) for m in messages] == [type(v) for v in values]
+    for message, value in zip(messages, values, strict=True):
+        got = stored[message.pk]
+        items = got.values() if isinstance(got, dict) else got
+        expected = value.values() if isinstance(value, dict) else value
+        assert [type(x) for x in items] == [type(x) for x in expected], (value, got)
