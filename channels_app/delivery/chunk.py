@@ -5,6 +5,7 @@ This is the only code that calls providers; recording.py is the only code that d
 devices.
 """
 
+import asyncio
 import functools
 import logging
 import queue
@@ -132,10 +133,26 @@ def _run_providers(groups, items, credentials, recorder: Recorder) -> list[Claim
     answers: queue.SimpleQueue = queue.SimpleQueue()
     results: dict[tuple, list] = {key: [None] * len(groups[key]) for key in keys}
     unsent: list[Claimed] = []
+    # Results heard in this turn of the provider loop, handed over together at its end: each
+    # hand-over wakes this thread, which then takes the GIL from the loop, and one per result
+    # was a thread switch per answer. Only the loop's thread touches the list.
+    heard: list = []
 
-    def hear(key, index: int, result: Result) -> None:  # on the provider loop's thread
-        answers.put((key, index, result))
+    def hand_over() -> None:
+        answers.put(heard.copy())
+        heard.clear()
 
+    def hear(key, index: int, result: Result) -> None:
+        if not heard:
+            asyncio.get_running_loop().call_soon(hand_over)
+        heard.append((key, index, result))
+
+    def finish() -> None:  # after every result, on the loop's thread
+        if heard:
+            hand_over()
+        answers.put(_DONE)
+
+    loop = runner.loop()
     future = runner.start_all(
         [
             providers.get_provider(key[0]).send_async(
@@ -144,7 +161,7 @@ def _run_providers(groups, items, credentials, recorder: Recorder) -> list[Claim
             for key in keys
         ]
     )
-    future.add_done_callback(lambda _: answers.put(_DONE))
+    future.add_done_callback(lambda _: loop.call_soon_threadsafe(finish))
     finished = False
     while not finished:
         try:
@@ -157,13 +174,13 @@ def _run_providers(groups, items, credentials, recorder: Recorder) -> list[Claim
             if answer is _DONE:
                 finished = True
             else:
-                key, index, result = answer
-                results[key][index] = result
-                delivery = groups[key][index]
-                if result.outcome == Outcome.UNSENT:
-                    unsent.append(delivery)
-                else:
-                    recorder.add(delivery, result, now)
+                for key, index, result in answer:
+                    results[key][index] = result
+                    delivery = groups[key][index]
+                    if result.outcome == Outcome.UNSENT:
+                        unsent.append(delivery)
+                    else:
+                        recorder.add(delivery, result, now)
             try:
                 answer = answers.get_nowait()
             except queue.Empty:
