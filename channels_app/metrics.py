@@ -8,6 +8,7 @@ they share, where prometheus_client keeps one file per process and a scrape sums
 """
 
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -68,7 +69,13 @@ def record_outcomes(platform: str, outcomes: Mapping[str, int]) -> None:
 
 def observe_provider_latency(platform: str, seconds: float) -> None:
     """Record how long one provider request took to be answered."""
-    PROVIDER_REQUEST_SECONDS.labels(platform).observe(seconds)
+    _latency(platform).observe(seconds)
+
+
+@functools.cache
+def _latency(platform: str) -> Histogram:
+    # Looked up once per platform, not per answer: labels() hashes and locks every time.
+    return PROVIDER_REQUEST_SECONDS.labels(platform)
 
 
 class QueueCollector(Collector):
