@@ -955,9 +955,8 @@ def main(argv=None) -> int:
 
         def baseline() -> None:
             if not args.end_to_end_only:
+                _quiet()
                 aioapns_runs.extend(apns_loop.aioapns_windows(apns_fake, key_pem, fleet.ios))
-
-        _quiet()
 
         e2e = best_end_to_end(args, fleet, key_pem, apns_fake, fcm_fake, after_each=baseline)
         met = report_end_to_end(args, e2e)
