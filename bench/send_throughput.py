@@ -16,7 +16,8 @@ targets; exits 1 when a target is missed.
 
 The servers are Django's test client (the whole middleware, DRF and view stack, without a
 socket), two processes by default as a small deployment runs its web workers (forked from one
-that loaded the application, as `gunicorn --preload` forks them), each posting its share; the
+that loaded the application, as `gunicorn --preload` forks them), whose callers take the next
+batch of one queue as soon as they are free, as web workers take the next request; the
 workers are in those processes (Celery eager, the default) or `--workers K` Celery worker
 processes fed through Redis. Peak memory is the highest sum, sampled every 0.5 s, of the
 proportional set sizes of every process of the run, this driver included: memory pages two
@@ -386,16 +387,22 @@ def serve(
     space_id: str,
     api_key: str,
     bodies: str,
+    batches: int,
     workers: int,
     queue: str,
     clients: int,
     profile: str,
     start,
+    next_batch,
 ) -> dict:
-    """POST the batches of the `bodies` file (one per line); when all are recorded, the times.
+    """POST batches of the `bodies` directory until none is left; when all are recorded, the
+    times.
 
     Every server of the run waits at `start` (a barrier) so that they start together; the
-    first one runs the Celery workers when there are any. Times are wall-clock seconds.
+    first one runs the Celery workers when there are any. Each caller of every server takes
+    the next batch (`next_batch`, a number the servers share) once it has an answer, as the
+    web workers of a deployment take the next request once they are free: none idles while
+    another still has a queue. Times are wall-clock seconds.
     """
     from django.test import Client
 
@@ -427,8 +434,7 @@ def serve(
         profiles = []
         start.wait()
         started, cpu = time.time(), _cpu_seconds()
-        with open(bodies) as lines, ThreadPoolExecutor(clients) as executor:
-            next_body = threading.Lock()
+        with ThreadPoolExecutor(clients) as executor:
 
             def caller(_) -> int:
                 accepted = 0
@@ -438,11 +444,12 @@ def serve(
                     profiler.enable()
                 try:
                     while True:
-                        with next_body:
-                            body = lines.readline()
-                        if not body:
+                        with next_batch.get_lock():
+                            k = next_batch.value
+                            next_batch.value = k + 1
+                        if k >= batches:
                             return accepted
-                        accepted += post(body)
+                        accepted += post(Path(bodies, str(k)).read_text())
                 finally:
                     if profiler:
                         profiler.disable()
@@ -476,10 +483,12 @@ def serve_all(*, shares: list[dict]) -> list[dict]:
 
     context = multiprocessing.get_context("fork")
     start = context.Barrier(len(shares))
+    next_batch = context.Value("i", 0)
     servers = []
     for share in shares:
         parent, child = context.Pipe()
-        process = context.Process(target=_serve_forked, args=(child, {**share, "start": start}))
+        share = {**share, "start": start, "next_batch": next_batch}
+        process = context.Process(target=_serve_forked, args=(child, share))
         process.start()
         child.close()
         servers.append((process, parent))
@@ -505,17 +514,21 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _write_bodies(profiles: range, directory: str) -> str:
-    """A file of the callers' request bodies (messages to these profiles), a batch per line.
+def _write_bodies(n: int, directory: str) -> int:
+    """The callers' request bodies, a file per batch (0, 1, ...) of consecutive profiles (so
+    both platforms, as the devices alternate); how many.
 
-    Encoding them is the callers' work: read from a file, it (and their memory) stays out of
+    Encoding them is the callers' work: read from files, it (and their memory) stays out of
     the servers' figures.
     """
-    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".jsonl", delete=False) as file:
-        for first in range(0, len(profiles), BATCH):
-            batch = profiles[first : first + BATCH]
-            file.write(json.dumps([_message(profile_id(k), k) for k in batch]) + "\n")
-    return file.name
+    batches = 0
+    for first in range(0, n, BATCH):
+        batch = range(first, min(first + BATCH, n))
+        Path(directory, str(batches)).write_text(
+            json.dumps([_message(profile_id(k), k) for k in batch])
+        )
+        batches += 1
+    return batches
 
 
 def tally() -> dict:
@@ -610,10 +623,12 @@ def end_to_end(args, fleet: Fleet, key_pem: bytes, apns_fake, fcm_fake) -> dict:
         before = (apns_fake.accepted(), fcm_fake.accepted())
         fakes_cpu = apns_fake.fake.cpu_seconds() + fcm_fake.fake.cpu_seconds()
         queue = f"bench-{uuid.uuid4().hex[:8]}"
+        batches = _write_bodies(args.n, bodies.name)
         shares = [
             {
                 **prepared,
-                "bodies": _write_bodies(range(args.n)[i :: args.servers], bodies.name),
+                "bodies": bodies.name,
+                "batches": batches,
                 "workers": args.workers,
                 "queue": queue,
                 "clients": args.clients,
@@ -915,7 +930,7 @@ def main(argv=None) -> int:
         "--servers",
         type=int,
         default=2,
-        help="server processes (web workers), each posting its share",
+        help="server processes (web workers), taking batches from one queue",
     )
     parser.add_argument(
         "--clients", type=int, default=2, help="API callers per server posting at the same time"
