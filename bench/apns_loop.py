@@ -210,12 +210,15 @@ def aioapns_loop(fake, key_pem: bytes, tokens: list[str], window: int, connectio
     return asyncio.run(send_all())
 
 
-def aioapns_windows(fake, key_pem: bytes, tokens: list[str]) -> list[tuple]:
-    """aioapns at each of AIOAPNS_WINDOWS: (window, delivered, seconds, counted by the fake)."""
+def aioapns_windows(fake, key_pem: bytes, tokens: list[str], send=aioapns_loop) -> list[tuple]:
+    """aioapns at each of AIOAPNS_WINDOWS: (window, delivered, seconds, counted by the fake).
+
+    `send` runs one window (aioapns_loop's arguments and result), here or elsewhere.
+    """
     runs = []
     for window in AIOAPNS_WINDOWS:
         base = fake.accepted()
-        delivered, seconds = aioapns_loop(fake, key_pem, tokens, window)
+        delivered, seconds = send(fake, key_pem, tokens, window)
         # The first notification warms aioapns up, before its clock starts.
         runs.append((window, delivered, seconds, fake.accepted() - base - 1))
     return runs
