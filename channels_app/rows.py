@@ -84,16 +84,16 @@ def _key(value):
     """What tells a value apart for preparing it, or None when it is not worth remembering.
 
     The classes are part of it: 1, 1.0 and True are equal in Python and three values in
-    JSON (and in a flat object or list, so are its items'). A UUID is a row's own; a nested
+    JSON (and in a flat object, list or tuple, so are its items'). A UUID is a row's own; a nested
     object or list is not hashable, and prepared every time.
     """
     kind = value.__class__
-    if (kind is dict or kind is list) and not value:
+    if (kind is dict or kind is list or kind is tuple) and not value:
         return kind  # {} or [], the most common of all
     if kind is dict:
         classes = (*map(type, value), *map(type, value.values()))
         key = (kind, tuple(value.items()), classes)
-    elif kind is list:
+    elif kind is list or kind is tuple:
         key = (kind, tuple(value), tuple(map(type, value)))
     elif kind is uuid.UUID:
         return None

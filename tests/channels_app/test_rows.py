@@ -147,3 +147,13 @@ def test_json_values_equal_in_python_but_not_in_json_each_keep_their_own(space):
         items = got.values() if isinstance(got, dict) else got
         expected = value.values() if isinstance(value, dict) else value
         assert [type(x) for x in items] == [type(x) for x in expected], (value, got)
+
+
+def test_a_tuple_bound_for_json_is_told_apart_by_its_items_classes_too():
+    from django.db import connection
+
+    rules = rows._preparer(Message._meta.get_field("rules"), connection)
+
+    one, true = rules([("a", 1), ("a", True)])
+
+    assert one != true
