@@ -5,7 +5,6 @@ This is the only code that calls providers; recording.py is the only code that d
 devices.
 """
 
-import asyncio
 import functools
 import logging
 import queue
@@ -137,6 +136,7 @@ def _run_providers(groups, items, credentials, recorder: Recorder) -> list[Claim
     # hand-over wakes this thread, which then takes the GIL from the loop, and one per result
     # was a thread switch per answer. Only the loop's thread touches the list.
     heard: list = []
+    loop = runner.loop()
 
     def hand_over() -> None:
         answers.put(heard.copy())
@@ -144,7 +144,7 @@ def _run_providers(groups, items, credentials, recorder: Recorder) -> list[Claim
 
     def hear(key, index: int, result: Result) -> None:
         if not heard:
-            asyncio.get_running_loop().call_soon(hand_over)
+            loop.call_soon(hand_over)
         heard.append((key, index, result))
 
     def finish() -> None:  # after every result, on the loop's thread
@@ -152,7 +152,6 @@ def _run_providers(groups, items, credentials, recorder: Recorder) -> list[Claim
             hand_over()
         answers.put(_DONE)
 
-    loop = runner.loop()
     future = runner.start_all(
         [
             providers.get_provider(key[0]).send_async(
