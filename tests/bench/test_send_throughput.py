@@ -86,3 +86,13 @@ def test_memory_counts_the_driver_and_every_process_under_the_master():
     # The peak of the sum is at most the sum of each process's own peak.
     assert 0 < memory.peak <= sum(memory.by_pid.values()) + 1e-9
     assert {"driver", "web master"} < set(memory.named({master.pid: "web master"}))
+
+
+def test_a_process_no_sample_saw_keeps_the_size_it_measured_itself():
+    memory = Memory()
+
+    memory.note(4_000_000, 80.0)
+    memory.note(4_000_000, 60.0)
+    memory.note(4_000_001, None)  # it could not read its own size
+
+    assert memory.named({4_000_000: "server 1"}) == {"server 1": 80.0}
